@@ -1,0 +1,204 @@
+"""The course metadata (course.toml): exercises, parts, points, limits.
+
+The engine learns everything about the content from here and from the folder
+conventions below, so that adding an exercise never touches engine code:
+
+- student files:   exercises/<file>
+- task text:       exercises/tasks/<id>.md
+- public tests:    exercises/tests/test_<id>*.py
+- hidden tests:    autograder_tests/test_<id>*.py
+- references:      solutions/<file>
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COURSE_FILE = "course.toml"
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class CourseError(Exception):
+    """course.toml is missing or inconsistent; the message says where."""
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    title: str
+    points: float
+    manual: bool = False
+    public_share: float | None = None
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    files: tuple[str, ...]
+    parts: tuple[Part, ...]
+    extra_files: tuple[str, ...] = ()
+    numpy_only: tuple[str, ...] = ()
+    call_timeout: float = 10.0
+
+    @property
+    def max_points(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        return tuple(Path(f).stem for f in self.files)
+
+    def part(self, part_id: str) -> Part:
+        for p in self.parts:
+            if p.id == part_id:
+                return p
+        raise KeyError(part_id)
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    title: str
+    exercises: tuple[Exercise, ...]
+    import_timeout: float = 20.0
+    output_cap: int = 16384
+    memory_mb: int = 2048
+    sandbox_modules: tuple[str, ...] = ()
+    forbidden_packages: tuple[str, ...] = ("torch", "scipy", "tensorflow", "jax", "jaxlib", "keras")
+    secret_seed: str = ""
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def public_tests_dir(self) -> Path:
+        return self.exercises_dir / "tests"
+
+    @property
+    def hidden_tests_dir(self) -> Path:
+        return self.root / "autograder_tests"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        raise KeyError(exercise_id)
+
+    def exercise_of_file(self, filename: str) -> Exercise | None:
+        for ex in self.exercises:
+            if filename in ex.files or filename in ex.extra_files:
+                return ex
+        return None
+
+    def test_files(self, exercise_id: str, hidden: bool) -> list[Path]:
+        """The test files of one exercise, public or hidden, in a stable order."""
+        folder = self.hidden_tests_dir if hidden else self.public_tests_dir
+        if not folder.is_dir():
+            return []
+        pattern = re.compile(rf"^test_{re.escape(exercise_id)}(_.*)?\.py$")
+        return sorted(p for p in folder.iterdir() if pattern.match(p.name))
+
+    def has_hidden_tests(self) -> bool:
+        return any(self.test_files(ex.id, hidden=True) for ex in self.exercises)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) with a course.toml."""
+    env = os.environ.get("GRADE_COURSE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / COURSE_FILE).is_file():
+            return folder
+    raise CourseError(f"no {COURSE_FILE} found in {here} or any folder above it; "
+                      "run grade inside the course (or student release) folder")
+
+
+def load(root: Path | None = None) -> Course:
+    """Read and check course.toml."""
+    root = find_root() if root is None else Path(root).resolve()
+    path = root / COURSE_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CourseError(f"{path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CourseError(f"{path}: {exc}") from None
+    meta = data.get("course", {})
+    default_timeout = float(meta.get("call_timeout", 10))
+    exercises = tuple(_exercise(e, default_timeout, path) for e in data.get("exercise", []))
+    ids = [e.id for e in exercises]
+    if len(set(ids)) != len(ids):
+        raise CourseError(f"{path}: duplicate exercise ids in {ids}")
+    return Course(
+        root=root,
+        title=str(meta.get("title", "Course")),
+        exercises=exercises,
+        import_timeout=float(meta.get("import_timeout", 20)),
+        output_cap=int(meta.get("output_cap", 16384)),
+        memory_mb=int(meta.get("memory_mb", 2048)),
+        sandbox_modules=tuple(meta.get("sandbox_modules", ())),
+        forbidden_packages=tuple(meta.get("forbidden_packages", Course.forbidden_packages)),
+        secret_seed=_secret_seed(root),
+        settings=meta,
+    )
+
+
+def _exercise(raw: dict, default_timeout: float, path: Path) -> Exercise:
+    ex_id = str(raw.get("id", ""))
+    if not _ID.match(ex_id):
+        raise CourseError(f"{path}: exercise id {ex_id!r} must be a Python-style name")
+    parts = tuple(
+        Part(
+            id=str(p["id"]),
+            title=str(p.get("title", p["id"])),
+            points=float(p.get("points", 0)),
+            manual=bool(p.get("manual", False)),
+            public_share=None if p.get("public_share") is None else float(p["public_share"]),
+        )
+        for p in raw.get("part", [])
+    )
+    if not parts:
+        raise CourseError(f"{path}: exercise {ex_id} has no [[exercise.part]]")
+    part_ids = [p.id for p in parts]
+    if len(set(part_ids)) != len(part_ids):
+        raise CourseError(f"{path}: exercise {ex_id} has duplicate part ids")
+    for p in parts:
+        if p.public_share is not None and not 0 <= p.public_share <= 1:
+            raise CourseError(f"{path}: {ex_id}.{p.id}: public_share must lie in [0, 1]")
+    files = tuple(raw.get("files", ()))
+    if not files:
+        raise CourseError(f"{path}: exercise {ex_id} lists no files")
+    return Exercise(
+        id=ex_id,
+        title=str(raw.get("title", ex_id)),
+        files=files,
+        parts=parts,
+        extra_files=tuple(raw.get("extra_files", ())),
+        numpy_only=tuple(raw.get("numpy_only", ())),
+        call_timeout=float(raw.get("call_timeout", default_timeout)),
+    )
+
+
+def _secret_seed(root: Path) -> str:
+    """The seed that varies hidden-test inputs per course run, if staff set one.
+
+    Kept outside course.toml (which ships to students): autograder_tests/SEED
+    or the GRADE_SECRET_SEED environment variable.
+    """
+    env = os.environ.get("GRADE_SECRET_SEED")
+    if env:
+        return env
+    seed_file = root / "autograder_tests" / "SEED"
+    return seed_file.read_text(encoding="utf-8").strip() if seed_file.is_file() else ""

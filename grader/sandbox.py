@@ -1,0 +1,202 @@
+"""The sandbox process: imports and runs student code, and nothing else.
+
+This module is the only grader code that runs next to student code. It must
+stay importable with NumPy and the standard library alone (never torch, never
+test files), because its process is forked from a clean template. Everything
+it sends back is data (see channel.py); the trusted side decides what it
+means. Nothing here is trusted once student code has been imported: the
+student can patch any of it, which only lets them return values they
+computed themselves.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import linecache
+import os
+import sys
+import traceback
+from typing import Any
+
+import numpy as np
+
+from grader import channel, isolation
+
+#: Standard-library and NumPy modules loaded before the uid drop: afterwards
+#: the interpreter's own files may be unreadable (e.g. Python under /root).
+PRELOAD = (
+    "abc array bisect cmath collections collections.abc contextlib copy dataclasses datetime "
+    "decimal enum fractions functools heapq importlib importlib.util importlib.machinery inspect "
+    "io itertools json linecache math numbers operator pprint queue random re statistics string "
+    "struct textwrap time types typing warnings weakref numpy.linalg numpy.fft numpy.random "
+    "numpy.lib.stride_tricks numpy.polynomial numpy.ma"
+).split()
+
+
+class CappedOutput(io.TextIOBase):
+    """A stdout/stderr replacement that keeps at most ``cap`` characters per drain."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(len(text), room)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def drain(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters of output not shown]"
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+class Blocker:
+    """Meta-path finder that refuses forbidden packages with a clear message."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = set(names)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.split(".")[0] in self.names:
+            raise ImportError(f"{name.split('.')[0]} is not available when grading: the exercises "
+                              "of this course must be solved with NumPy only")
+        return None
+
+
+class Server:
+    """Holds the student's objects and answers the grader's requests."""
+
+    def __init__(self, conn: Any, spec: dict) -> None:
+        self.conn = conn
+        self.spec = spec
+        self.objects: dict[int, Any] = {}
+        self.ids: dict[int, int] = {}
+        self.next_id = 1
+        self.output = CappedOutput(int(spec.get("output_cap", 16384)))
+        self.workdir = spec["workdir"]
+
+    # -- handles -------------------------------------------------------
+    def register(self, obj: Any) -> channel.Handle:
+        key = id(obj)
+        if key not in self.ids:
+            self.ids[key] = self.next_id
+            self.objects[self.next_id] = obj
+            self.next_id += 1
+        return channel.Handle(self.ids[key], type(obj).__name__, callable(obj))
+
+    def resolve(self, handle: channel.Handle) -> Any:
+        try:
+            return self.objects[handle.id]
+        except KeyError:
+            raise LookupError(f"unknown handle {handle.id}") from None
+
+    # -- requests ------------------------------------------------------
+    def handle(self, request: dict) -> Any:
+        op = request["op"]
+        if op == "import":
+            return importlib.import_module(request["module"])
+        if op == "getattr":
+            return getattr(request["obj"], request["name"])
+        if op == "call":
+            return request["obj"](*request.get("args", ()), **request.get("kwargs", {}))
+        if op == "run":
+            namespace: dict = {"__name__": "grader_driver"}
+            exec(compile(request["source"], "<grader driver>", "exec"), namespace)
+            return namespace[request["name"]](*request.get("args", ()), **request.get("kwargs", {}))
+        if op == "release":
+            obj = self.objects.pop(int(request["id"]), None)
+            self.ids.pop(id(obj), None)
+            return None
+        if op == "ping":
+            return "pong"
+        raise ValueError(f"unknown op {op!r}")
+
+    def reply_error(self, exc: BaseException) -> dict:
+        if isinstance(exc, SystemExit):
+            message = f"sys.exit({exc.code!r}) was called; a graded function must return a value"
+            return {"type": "SystemExit", "message": message, "traceback": self.student_traceback(exc)}
+        return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": self.student_traceback(exc)}
+
+    def student_traceback(self, exc: BaseException) -> str:
+        """Only the frames in the student's own files, innermost last."""
+        lines = []
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename.startswith(self.workdir):
+                name = os.path.relpath(frame.filename, self.workdir)
+                lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
+                if frame.line:
+                    lines.append(f"    {frame.line.strip()}")
+        return "\n".join(lines[-12:])
+
+    def loop(self) -> None:
+        while True:
+            try:
+                frame = self.conn.recv_bytes()
+            except (EOFError, OSError):
+                return
+            try:
+                request = channel.decode(frame, from_handle=self.resolve)
+                value = self.handle(request)
+                reply = {"ok": value}
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                reply = {"error": self.reply_error(exc)}
+            reply["out"] = self.output.drain()
+            try:
+                data = channel.encode(reply, to_handle=self.register)
+            except BaseException as exc:  # noqa: BLE001
+                data = channel.encode({"error": {"type": "BadReturn", "message": f"the result cannot be sent: {exc}",
+                                                 "traceback": ""}, "out": reply["out"]})
+            self.conn.send_bytes(data)
+
+
+def _preload_tree(name: str, report: dict) -> None:
+    """Import a course module and, for a package, all its submodules."""
+    import pkgutil
+
+    try:
+        module = importlib.import_module(name)
+        for info in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=name + "."):
+            importlib.import_module(info.name)
+    except Exception as exc:  # noqa: BLE001 - a broken course module is reported, not fatal
+        report["notes"].append(f"could not preload {name}: {exc}")
+
+
+def serve(conn: Any, spec: dict) -> None:
+    """Entry point of a sandbox process: wall in, preload, drop privileges, serve."""
+    report = isolation.enter(spec, conn.fileno())
+    sys.path[:0] = list(spec.get("course_paths", ()))
+    for name in PRELOAD:
+        importlib.import_module(name)
+    for name in spec.get("preload", ()):
+        _preload_tree(name, report)
+    del sys.path[:len(spec.get("course_paths", ()))]
+    isolation.drop_privileges(spec, report)
+    sys.dont_write_bytecode = True
+    sys.path[:0] = [spec["workdir"]]
+    sys.meta_path.insert(0, Blocker(tuple(spec.get("forbidden", ()))))
+    for name in list(sys.modules):
+        if name.split(".")[0] in spec.get("forbidden", ()):
+            del sys.modules[name]
+    linecache.clearcache()
+    server = Server(conn, spec)
+    sys.stdout = sys.stderr = sys.__stdout__ = sys.__stderr__ = server.output  # type: ignore[misc]
+    np.seterr(all="warn")
+    conn.send_bytes(channel.encode({"ready": report}))
+    server.loop()
+    os._exit(0)

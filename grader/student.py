@@ -1,0 +1,312 @@
+"""The trusted side's handle on a sandboxed submission: the `student` fixture.
+
+A `StudentSession` owns one sandbox process for one exercise of one
+submission. Every call has a time limit; when it expires, or the sandbox
+dies, the sandbox is killed as a whole and the next call starts a fresh one,
+so one endless loop costs one test, not the exercise. What comes back is
+decoded with caps (channel.py) and is plain data or a `RemoteObject`.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import signal
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from grader import channel, isolation, staticcheck
+from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentCrash,
+                           StudentException, StudentTimeout)
+
+REPLY_CAPS = channel.Caps(max_bytes=256 * 2**20, max_array_bytes=256 * 2**20)
+
+
+@dataclass
+class SandboxConfig:
+    """Everything needed to start sandboxes for one exercise of one submission."""
+
+    submission_dir: Path
+    files: tuple[str, ...]              # student files, copied into the sandbox
+    extra_files: tuple[str, ...] = ()   # optional data files (weights)
+    numpy_only: tuple[str, ...] = ()
+    course_paths: tuple[str, ...] = ()  # where course modules (autodiff, ...) live
+    preload: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    mask: tuple[str, ...] = ()          # folders the sandbox must not see
+    call_timeout: float = 10.0
+    import_timeout: float = 20.0
+    memory_mb: int = 2048
+    output_cap: int = 16384
+    notes: list[str] = field(default_factory=list)
+
+
+class _Process:
+    """One running sandbox (monitor + student process) and our channel to it."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        from grader import zygote
+
+        self.workdir = tempfile.mkdtemp(prefix="grade-sbx-")
+        for name in config.files + config.extra_files:
+            src = config.submission_dir / name
+            if src.is_file():
+                shutil.copyfile(src, os.path.join(self.workdir, name))
+        spec = {
+            "workdir": self.workdir, "course_paths": list(config.course_paths),
+            "preload": list(config.preload), "forbidden": list(config.forbidden),
+            "mask": list(config.mask), "memory_mb": config.memory_mb,
+            "output_cap": config.output_cap, "cpu_seconds": int(max(60, 20 * config.call_timeout)),
+        }
+        try:
+            self.pid, self.conn = zygote.get().spawn(spec)
+        except (OSError, RuntimeError, ValueError) as exc:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise SandboxUnavailable(f"could not start the sandbox: {exc}") from exc
+        self.report: dict = {}
+        self.uid: int | None = None
+
+    def exchange(self, frame: bytes | None, timeout: float, what: str) -> dict:
+        """Send a request (or nothing) and wait for one reply frame."""
+        try:
+            if frame is not None:
+                self.conn.send_bytes(frame)
+            if not self.conn.poll(timeout):
+                raise StudentTimeout(what, timeout)
+            data = self.conn.recv_bytes(REPLY_CAPS.max_bytes)
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            raise StudentCrash(what, f"the connection broke ({exc.__class__.__name__})") from None
+        try:
+            reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h)
+        except channel.ChannelError as exc:
+            raise BadReturn(f"{what} sent back something that is not plain data: {exc}") from None
+        if type(reply) is not dict:
+            raise BadReturn(f"{what} sent back a malformed reply")
+        if "died" in reply:
+            raise StudentCrash(what, str(reply["died"])[:500])
+        return reply
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+        if self.uid is not None:
+            isolation.kill_uid(self.uid)
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class StudentSession:
+    """Calls into one exercise's student modules, restarting the sandbox as needed."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.proc: _Process | None = None
+        self.generation = 0
+        self.modules: dict[str, Any] = {}          # module name -> handle, this generation
+        self.failed: dict[str, ImportFailed] = {}  # module name -> why it cannot load
+        self.output: list[str] = []
+        self.isolation: dict = {}
+        self.restarts = 0
+        for name in config.files:
+            problem = staticcheck.check_file(config.submission_dir / name, numpy_only=name in config.numpy_only,
+                                             forbidden=config.forbidden)
+            if problem:
+                self.failed[Path(name).stem] = ImportFailed(problem)
+
+    # -- process management -------------------------------------------
+    def _ensure(self) -> _Process:
+        if self.proc is None:
+            proc = _Process(self.config)
+            try:
+                reply = proc.exchange(None, 60.0, "starting the sandbox")
+            except Exception as exc:
+                proc.kill()
+                raise SandboxUnavailable(f"the sandbox did not start: {exc}") from exc
+            proc.report = reply.get("ready", {}) if isinstance(reply.get("ready"), dict) else {}
+            proc.uid = proc.report.get("uid")
+            self.isolation = proc.report
+            self.proc = proc
+            self.generation += 1
+            self.modules = {}
+        return self.proc
+
+    def restart(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+            self.restarts += 1
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+
+    def request(self, message: dict, timeout: float, what: str) -> Any:
+        """One round trip; timeouts and crashes kill the sandbox before raising."""
+        proc = self._ensure()
+        frame = channel.encode(message)
+        try:
+            reply = proc.exchange(frame, timeout, what)
+        except (StudentTimeout, StudentCrash, BadReturn):
+            self.restart()
+            raise
+        out = reply.get("out")
+        if isinstance(out, str) and out:
+            self.output.append(out[: self.config.output_cap])
+        if "error" in reply:
+            err = reply["error"] if isinstance(reply["error"], dict) else {}
+            raise StudentException(str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
+                                   str(err.get("traceback", ""))[:4000])
+        return self._wrap(reply.get("ok"))
+
+    def _wrap(self, value: Any) -> Any:
+        """Turn handles in a reply into RemoteObjects bound to this generation."""
+        if isinstance(value, channel.Handle):
+            return RemoteObject(self, value, self.generation)
+        if type(value) is list:
+            return [self._wrap(v) for v in value]
+        if type(value) is tuple:
+            return tuple(self._wrap(v) for v in value)
+        if type(value) is dict:
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    # -- what tests use ------------------------------------------------
+    def module_handle(self, name: str) -> Any:
+        if name in self.failed:
+            raise self.failed[name]
+        self._ensure()
+        if name not in self.modules:
+            filename = f"{name}.py"
+            try:
+                self.modules[name] = self.request({"op": "import", "module": name}, self.config.import_timeout,
+                                                  f"importing {filename}")
+            except StudentTimeout:
+                self.failed[name] = ImportFailed(
+                    f"Importing {filename} did not finish within {self.config.import_timeout:g} s. Code at module "
+                    "level runs on import: is there an endless loop or a long computation outside a function?")
+                raise self.failed[name] from None
+            except StudentException as exc:
+                self.failed[name] = ImportFailed(f"{filename} could not be imported: {exc.type}: {exc.message}"
+                                                 + (f"\n{exc.traceback}" if exc.traceback else ""))
+                raise self.failed[name] from None
+            except StudentCrash as exc:
+                self.failed[name] = ImportFailed(f"Importing {filename} ended the Python process: {exc.how}.")
+                raise self.failed[name] from None
+        return self.modules[name]
+
+    def module(self, name: str, timeout: float | None = None) -> "RemoteModule":
+        return RemoteModule(self, name, timeout)
+
+    def run(self, driver: Callable, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run a driver function's source in the sandbox and return its result."""
+        source = textwrap.dedent(inspect.getsource(driver))
+        message = {"op": "run", "source": source, "name": driver.__name__, "args": _unwrap(args),
+                   "kwargs": _unwrap(kwargs)}
+        return self.request(message, timeout or self.config.call_timeout, f"{driver.__name__}(...)")
+
+    def take_output(self) -> str:
+        text = "".join(self.output)
+        self.output = []
+        return text
+
+
+def _unwrap(value: Any) -> Any:
+    """RemoteObjects travel back to the sandbox as their handles."""
+    if isinstance(value, RemoteObject):
+        return value._handle_for_send()
+    if type(value) is list:
+        return [_unwrap(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_unwrap(v) for v in value)
+    if type(value) is dict:
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+class RemoteModule:
+    """A student module: attribute access yields its functions and classes."""
+
+    def __init__(self, session: StudentSession, name: str, timeout: float | None) -> None:
+        self._session, self._name, self._timeout = session, name, timeout
+
+    def __getattr__(self, attr: str) -> "RemoteObject":
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        session = self._session
+        module = session.module_handle(self._name)
+        value = session.request({"op": "getattr", "obj": module._handle_for_send(), "name": attr},
+                                session.config.call_timeout, f"{self._name}.{attr}")
+        if isinstance(value, RemoteObject):
+            value._label = f"{self._name}.{attr}"
+            value._timeout = self._timeout
+        return value
+
+
+class RemoteObject:
+    """An object that lives in the sandbox (a function, a Conv2D, a ReplayBuffer)."""
+
+    def __init__(self, session: StudentSession, handle: channel.Handle, generation: int) -> None:
+        self._session, self._handle, self._generation = session, handle, generation
+        self._label = handle.type_name
+        self._timeout: float | None = None
+
+    @property
+    def type_name(self) -> str:
+        return self._handle.type_name
+
+    def _handle_for_send(self) -> channel.Handle:
+        if self._generation != self._session.generation or self._session.proc is None:
+            raise StudentCrash(f"using {self._label}", "this object was lost when the sandbox restarted after an "
+                               "earlier failure")
+        return self._handle
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        message = {"op": "call", "obj": self._handle_for_send(), "args": _unwrap(args), "kwargs": _unwrap(kwargs)}
+        return self._session.request(message, self._timeout or self._session.config.call_timeout,
+                                     f"{self._label}(...)")
+
+    def attr(self, name: str) -> Any:
+        """Read an attribute in the sandbox (data, or another RemoteObject)."""
+        value = self._session.request({"op": "getattr", "obj": self._handle_for_send(), "name": name},
+                                      self._session.config.call_timeout, f"{self._label}.{name}")
+        if isinstance(value, RemoteObject):
+            value._label = f"{self._label}.{name}"
+            value._timeout = self._timeout
+        return value
+
+    def __getattr__(self, name: str) -> "_Method":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Method(self, name)
+
+    def __len__(self) -> int:
+        value = _Method(self, "__len__")()
+        if type(value) is not int:
+            raise BadReturn(f"len({self._label}) returned {type(value).__name__}, expected int")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{self._handle.type_name} in the sandbox>"
+
+
+class _Method:
+    """`obj.name(...)` on a RemoteObject: fetch the bound method, then call it."""
+
+    def __init__(self, obj: RemoteObject, name: str) -> None:
+        self._obj, self._name = obj, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        method = self._obj.attr(self._name)
+        if not isinstance(method, RemoteObject):
+            raise BadReturn(f"{self._obj._label}.{self._name} is not a method")
+        return method(*args, **kwargs)
+
