@@ -84,7 +84,8 @@ def encode(value: Any, to_handle: Callable[[Any], Handle] | None = None) -> byte
         return enc(to_handle(v), depth)
 
     def enc_array(a: np.ndarray, scalar: bool) -> dict:
-        a = np.ascontiguousarray(a)
+        if not a.flags.c_contiguous:
+            a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
         buffers.append(a.tobytes())
         return {"__nd__": len(buffers) - 1, "dtype": a.dtype.str, "shape": list(a.shape), "scalar": scalar}
 

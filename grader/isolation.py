@@ -35,6 +35,9 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_MOVE = 8192
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 UID_BASE = 100000
@@ -121,6 +124,7 @@ def _namespaces(spec: dict, report: dict) -> None:
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         report["notes"].append(f"could not make mounts private (errno {ctypes.get_errno()})")
         return
+    _expose(libc, spec, report)
     masked = []
     for path in spec.get("mask", []):
         if not os.path.isdir(path):
@@ -133,6 +137,60 @@ def _namespaces(spec: dict, report: dict) -> None:
             report["notes"].append(f"could not hide {path} (errno {ctypes.get_errno()})")
     report["hidden_masked"] = len(masked) == len([p for p in spec.get("mask", []) if os.path.isdir(p)])
     report["masked"] = masked
+
+
+def _blocked_ancestor(path: str) -> str | None:
+    """The topmost ancestor of ``path`` that other users cannot traverse, if any."""
+    import stat
+
+    parts = os.path.abspath(path).split(os.sep)
+    for i in range(2, len(parts) + 1):
+        folder = os.sep.join(parts[:i]) or os.sep
+        try:
+            mode = os.stat(folder).st_mode
+        except OSError:
+            return None
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _expose(libc: Any, spec: dict, report: dict) -> None:
+    """Make the interpreter and course code readable to the unprivileged uid.
+
+    Where Python lives under a private folder (e.g. /root, mode 0700), the
+    sandbox's uid could not import lazily loaded modules. Inside the private
+    mount namespace the private folder is covered with an empty tmpfs and only
+    the needed trees are bound back, read-only: the student sees the
+    interpreter, not the rest of that folder.
+    """
+    needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *spec.get("course_paths", ()),
+                                            *spec.get("expose", ())) if p and os.path.isdir(p)}
+    covers: dict[str, list[str]] = {}
+    for path in sorted(needed):
+        top = _blocked_ancestor(path)
+        if top is not None:
+            covers.setdefault(top, []).append(path)
+    stage = os.path.join(spec["workdir"], ".stage")
+    for top, paths in covers.items():
+        staged = []
+        for i, path in enumerate(paths):
+            target = f"{stage}{i}"
+            os.makedirs(target, exist_ok=True)
+            if libc.mount(os.fsencode(path), os.fsencode(target), None, MS_BIND | MS_REC, None) != 0:
+                report["notes"].append(f"could not expose {path} (errno {ctypes.get_errno()})")
+                continue
+            staged.append((path, target))
+        if libc.mount(b"tmpfs", os.fsencode(top), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0755") != 0:
+            report["notes"].append(f"could not cover {top} (errno {ctypes.get_errno()})")
+            continue
+        for path, target in staged:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            libc.mount(os.fsencode(target), os.fsencode(path), None, MS_MOVE, None)
+            libc.mount(b"none", os.fsencode(path), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None)
+            os.rmdir(target)
+        libc.mount(b"none", os.fsencode(top), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+        report.setdefault("covered", []).append(top)
 
 
 def _write(path: str, text: str) -> None:

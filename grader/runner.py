@@ -121,7 +121,7 @@ def _grade_here(submission_dir: Path, ids: list[str], suite: str, course: course
             ini = Path(tmp) / "pytest.ini"
             ini.write_text("[pytest]\n", encoding="utf-8")
             argv = ["-c", str(ini), "--rootdir", str(course.root), "-p", "no:cacheprovider", "-q",
-                    "-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                    "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                     *[str(f) for f in test_files]]
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 code = pytest.main(argv, plugins=[plugin])

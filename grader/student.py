@@ -160,7 +160,7 @@ class StudentSession:
             raise
         out = reply.get("out")
         if isinstance(out, str) and out:
-            self.output.append(out[: self.config.output_cap])
+            self.output.append(out[: self.config.output_cap + 200])
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             raise StudentException(str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
@@ -214,8 +214,12 @@ class StudentSession:
         return self.request(message, timeout or self.config.call_timeout, f"{driver.__name__}(...)")
 
     def take_output(self) -> str:
+        """What the student's code printed since the last call, capped."""
         text = "".join(self.output)
         self.output = []
+        cap = self.config.output_cap
+        if len(text) > cap + 200:
+            text = text[:cap] + f"\n[... {len(text) - cap} more characters of output not shown]"
         return text
 
 

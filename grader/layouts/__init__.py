@@ -1,0 +1,96 @@
+"""Reading a SUBMISSIONS folder or zip into one folder of exercise files per student.
+
+``read_submissions(source, layout, workdir, expected_files)`` supports the
+layouts ``dir`` (one folder or ``grade pack`` zip per student id), ``moodle``
+("Download all submissions", 4.1+ folders, pre-4.1 folders, flat files) and
+``canvas`` ("Download Submissions"). Each student becomes a
+:class:`Submission`; a broken or dangerous upload is that student's
+``error``, never an exception for the batch. Only an unreadable SUBMISSIONS
+source itself raises :class:`LayoutError`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .collect import collect
+from .naming import Group, group_canvas, group_dir, group_moodle, mark_duplicates
+from .safety import Limits, folder_entries, zip_entries
+
+__all__ = ["LAYOUTS", "LayoutError", "Limits", "Submission", "read_submissions"]
+
+LAYOUTS = ("dir", "moodle", "canvas")
+
+
+class LayoutError(Exception):
+    """The SUBMISSIONS source as a whole cannot be read (not per student)."""
+
+
+@dataclass
+class Submission:
+    """One student's submission, ready to grade.
+
+    ``student``: id that is safe as a folder name (OUT/STUDENT); ``name``:
+    display name or None; ``lms``: what the LMS download said (moodle:
+    participant_id, fullname, folder_style "4.1"|"old"|"flat", prefix;
+    canvas: user_id, late, anonymous, attachment_ids); ``files_dir``: the
+    exercise files under their expected names; ``error``: None or a reason
+    for the student; ``fingerprint``: sha256 over the submitted files.
+    """
+
+    student: str
+    name: str | None
+    lms: dict = field(default_factory=dict)
+    files_dir: Path = Path()
+    error: str | None = None
+    fingerprint: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _entries(source: Path, limits: Limits, stack: list) -> list:
+    if source.is_dir():
+        return folder_entries(source, limits)
+    if not source.is_file():
+        raise LayoutError(f"{source} does not exist")
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LayoutError(f"{source} is neither a folder nor a readable zip file ({exc})") from None
+    stack.append(zf)
+    infos = zf.infolist()
+    if len(infos) > limits.max_archive_entries:
+        raise LayoutError(f"{source} has {len(infos)} entries, more than the limit of {limits.max_archive_entries}")
+    if sum(i.file_size for i in infos) > limits.max_archive_bytes:
+        raise LayoutError(f"{source} unpacks to more than {limits.max_archive_bytes // 2**20} MB")
+    return zip_entries(zf, limits)
+
+
+def read_submissions(source: Path, layout: str, workdir: Path, expected_files: set[str],
+                     limits: Limits | None = None) -> list[Submission]:
+    """Read every student's submission from ``source`` (folder or zip) in ``layout``.
+
+    Files are written to ``workdir/<student>/files``. ``expected_files`` are
+    the exercise file names (course.toml ``files`` and ``extra_files``) the
+    student's files are mapped to. Returns submissions sorted by student.
+    """
+    if layout not in LAYOUTS:
+        raise LayoutError(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+    limits = limits or Limits()
+    source, workdir = Path(source), Path(workdir)
+    stack: list[zipfile.ZipFile] = []
+    try:
+        entries = _entries(source, limits, stack)
+        grouper = {"dir": group_dir, "moodle": group_moodle, "canvas": group_canvas}[layout]
+        groups: list[Group] = grouper(entries)
+        mark_duplicates(groups)
+        submissions = []
+        for g in sorted(groups, key=lambda g: g.student):
+            files_dir = workdir / g.student / "files"
+            error, fp, notes = collect(g, files_dir, set(expected_files), limits, fuzzy=(layout == "canvas"))
+            submissions.append(Submission(g.student, g.name, dict(g.lms), files_dir, error, fp, notes))
+        return submissions
+    finally:
+        for zf in stack:
+            zf.close()
