@@ -163,6 +163,123 @@ def pack_cmd(output: Path) -> None:
     click.echo(f"{output}: {len(manifest['files'])} Dateien ({', '.join(manifest['files'])})")
 
 
+# -- course staff ----------------------------------------------------------------
+
+@cli.command("validate", short_help="Check references, stubs, signatures and the release.")
+@click.option("--only", default="", help="Comma-separated exercise ids (default: all).")
+def validate_cmd(only: str) -> None:
+    """Every reference gets full marks on public + hidden tests, every stub 0
+    without crashing the grader, stub and solution expose the same names and
+    signatures, public tests pass on the reference, and the release would leak
+    nothing. Exit 0 when all holds, 1 with one line per problem otherwise."""
+    from grader import validate
+
+    course = _course()
+    ids = [i for i in only.split(",") if i] or [e.id for e in course.exercises]
+    problems = validate.validate(course, ids, echo=click.echo)
+    for problem in problems:
+        click.echo(click.style("PROBLEM ", fg="red", bold=True) + str(problem))
+    click.echo("validate: OK" if not problems else f"validate: {len(problems)} problem(s)")
+    sys.exit(EXIT_OK if not problems else EXIT_FAILED)
+
+
+@cli.command("release", short_help="Build the student release zip.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def release_cmd(out_dir: Path) -> None:
+    """Write OUT/student-release.zip: stubs, task texts (Markdown and notebooks),
+    public tests, the course framework and an installable `grade`; no solutions,
+    no hidden tests. Same input, same bytes."""
+    from grader import release
+
+    path = release.build_release(_course(), out_dir)
+    click.echo(f"wrote {path}")
+
+
+@cli.command("autograder", short_help="Build the LMS autograder package.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--platform", type=click.Choice(["gradescope"]), default="gradescope", show_default=True)
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_published", show_default=True, help="Gradescope visibility of hidden tests.")
+def autograder_cmd(out_dir: Path, platform: str, hidden_visibility: str) -> None:
+    """Write OUT/autograder.zip in the platform's format (Gradescope: setup.sh,
+    run_autograder, the engine and the hidden tests)."""
+    from grader import autograder
+
+    path = autograder.build(_course(), out_dir, platform=platform, hidden_visibility=hidden_visibility)
+    click.echo(f"wrote {path}")
+
+
+@cli.command("batch", short_help="Grade all submissions and write reports and LMS files.")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Parallel workers (default: all cores).")
+@click.option("--layout", type=click.Choice(["dir", "moodle", "canvas"]), default="dir", show_default=True)
+@click.option("--only", default="", help="Comma-separated exercise ids (default: all).")
+@click.option("--lms-lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the Moodle user who uploads the worksheet.")
+@click.option("--manual", "manual_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with manual points: student, part, points, comment.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Options for the tests.")
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_published", show_default=True)
+@click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds per submission (last resort).")
+@click.option("--assignment-title", default="", help="Canvas column title (default: the course title).")
+@click.option("--assignment-id", default=None, help="Canvas assignment id for the column.")
+def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, lms_lang: str,
+              manual_csv: Path | None, options: tuple[str, ...], hidden_visibility: str, timeout: float,
+              assignment_title: str, assignment_id: str | None) -> None:
+    """Grade every submission in SUBMISSIONS (a folder or zip) with public and
+    hidden tests. Writes OUT/grades.csv, OUT/summary.html, per student
+    OUT/STUDENT/{feedback.html,feedback.md,results.json}, and the Moodle or
+    Canvas files. Run it again to resume: only changed submissions are graded."""
+    from grader import batch, layouts
+
+    course = _course()
+    ids = tuple(i for i in only.split(",") if i)
+    unknown = [i for i in ids if i not in [e.id for e in course.exercises]]
+    if unknown:
+        raise click.UsageError(f"unknown exercise(s): {', '.join(unknown)}")
+    opts = batch.BatchOptions(layout=layout, jobs=jobs, only=ids, lms_lang=lms_lang, manual_csv=manual_csv,
+                              options=_parse_options(options), hidden_visibility=hidden_visibility, timeout=timeout,
+                              assignment_title=assignment_title, assignment_id=assignment_id)
+    bar = _Progress()
+    try:
+        counts = batch.run(course, submissions, out, opts, progress=bar.update)
+    except layouts.LayoutError as exc:
+        raise click.ClickException(str(exc)) from None
+    bar.close()
+    click.echo(f"{counts['total']} submissions: {counts['graded']} graded, {counts['errors']} with errors, "
+               f"{counts['skipped']} unchanged since the last run. Reports in {out}")
+
+
+class _Progress:
+    """Counts, percentage and ETA on stderr; a line per 10 % when not a terminal."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def update(self, done: int, total: int, counts: dict) -> None:
+        import time
+
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / done * (total - done) if done else 0
+        line = (f"[{done:>{len(str(total))}}/{total}] {100 * done // max(total, 1):3d}%  graded {counts['graded']}, "
+                f"errors {counts['errors']}  elapsed {elapsed:5.0f} s  ETA {eta:5.0f} s")
+        if self.tty:
+            click.echo("\r" + line, nl=False, err=True)
+        elif 10 * done // max(total, 1) != self.last_decile or done == total:
+            self.last_decile = 10 * done // max(total, 1)
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
 def main() -> None:
     cli(prog_name="grade")
 

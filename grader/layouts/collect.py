@@ -157,9 +157,11 @@ def _candidates(files: list[tuple[str, bytes]], expected: set[str], fuzzy: bool,
             notes.append(f"{name} taken as {target}")
         elif name.endswith(".py"):
             helpers.append((path, data))
+    # Helper modules: only .py files beside an exercise file (what its imports can see).
+    folders = {str(PurePosixPath(c.origin).parent) for c in chosen.values() if c.rank <= 3}
     for path, data in helpers:
         name = PurePosixPath(path).name
-        if name not in chosen:
+        if name not in chosen and name != "__init__.py" and str(PurePosixPath(path).parent) in folders:
             chosen[name] = _Candidate(name, data, path, 4)
     return chosen, notebook_errors
 

@@ -69,6 +69,17 @@ def _when(created: str | None) -> str:
     return text
 
 
+HEAD_LINES = 14
+
+
+def _split_long(message: str) -> dict[str, str]:
+    """Long messages show their first lines, the rest folds away (phones!)."""
+    lines = message.splitlines()
+    if len(lines) <= HEAD_LINES + 4:
+        return {"message_head": message, "message_tail": ""}
+    return {"message_head": "\n".join(lines[:HEAD_LINES]), "message_tail": "\n".join(lines[HEAD_LINES:])}
+
+
 def _exercise_problem(ex: dict) -> str | None:
     status = str(ex.get("status", "graded"))
     if status == "graded":
@@ -119,6 +130,7 @@ def build_view(result: dict) -> dict[str, Any]:
                     "score": test.get("score", 0.0),
                     "max_score": test.get("max_score", 0.0),
                     "message": (test.get("message") or "").rstrip(),
+                    **_split_long((test.get("message") or "").rstrip()),
                     "output": (test.get("output") or "").rstrip(),
                 })
             if view["manual"] and view["pending"]:

@@ -1,0 +1,280 @@
+"""Reading SUBMISSIONS in the layouts dir, moodle and canvas, safely."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.layouts import LayoutError, Limits, read_submissions
+
+EXPECTED = {"ex41_conv.py", "ex41_mnist.py", "ex41_mnist_weights.npz"}
+CONV = "import numpy as np\n\ndef h_conv2d(image, kernel):\n    return image\n"
+MNIST = "def predict(x):\n    return x\n"
+
+
+def make_zip(entries: dict[str, bytes | str], *, symlinks=(), modes=None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            mode = (modes or {}).get(name, stat.S_IFREG | 0o644)
+            if name in symlinks:
+                mode = stat.S_IFLNK | 0o777
+            info.external_attr = mode << 16
+            zf.writestr(info, data.encode() if isinstance(data, str) else data)
+    return buf.getvalue()
+
+
+def notebook(**files: str) -> bytes:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Aufgabe 41"))
+    for name, code in files.items():
+        cell = nbformat.v4.new_code_cell(code)
+        cell.metadata["tags"] = [f"exercise-file:{name}.py"]
+        nb.cells.append(cell)
+    return nbformat.writes(nb).encode()
+
+
+def by_student(subs):
+    return {s.student: s for s in subs}
+
+
+def files_of(sub) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(sub.files_dir.iterdir()) if p.suffix == ".py"}
+
+
+# --- dir -----------------------------------------------------------------------
+
+@pytest.fixture
+def dir_source(tmp_path: Path) -> Path:
+    root = tmp_path / "submissions"
+    (root / "s1" / "abgabe" / "src").mkdir(parents=True)
+    (root / "s1" / "abgabe" / "src" / "ex41_conv.py").write_text(CONV)
+    (root / "s1" / "abgabe" / "ex41_mnist.py").write_text(MNIST)
+    (root / "s1" / "abgabe" / "helpers.py").write_text("X = 1\n")
+    (root / "s1" / "abgabe" / "tests").mkdir()
+    (root / "s1" / "abgabe" / "tests" / "test_ex41.py").write_text("def test(): pass\n")
+    (root / "s1" / "__MACOSX").mkdir()
+    (root / "s1" / "__MACOSX" / "ex41_conv.py").write_text("junk")
+    manifest = '{"tool": "nn-grader", "files": {"ex41_conv.py": "%s"}}' % ("0" * 64)
+    (root / "s2.zip").write_bytes(make_zip({"manifest.json": manifest, "ex41_conv.py": CONV,
+                                            "ex41_mnist_weights.npz": b"\x93NUMPY"}))
+    (root / "s3").mkdir()
+    (root / "s3" / "abgabe.ipynb").write_bytes(notebook(ex41_conv=CONV, ex41_mnist=MNIST))
+    (root / "s4.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    (root / "s5").mkdir()
+    (root / "s5" / "ex41_conv.py").write_bytes("# Lösung\n".encode("latin-1"))
+    (root / "s6").mkdir()
+    (root / "s6" / "bericht.pdf").write_bytes(b"%PDF-1.4")
+    (root / "s7").mkdir()
+    (root / "s7" / "ex41_conv.py").write_text(CONV)
+    (root / "s7.zip").write_bytes(make_zip({"ex41_conv.py": CONV}))
+    (root / "s8").mkdir()
+    (root / "s8" / "ex41_conv.py").symlink_to("/etc/passwd")
+    (root / "s9" / "a").mkdir(parents=True)
+    (root / "s9" / "b").mkdir(parents=True)
+    (root / "s9" / "a" / "ex41_conv.py").write_text(CONV)
+    (root / "s9" / "b" / "ex41_conv.py").write_text(CONV + "# newer\n")
+    (root / "s10").mkdir()
+    (root / "s10" / "abgabe.ipynb").write_bytes(nbformat.writes(nbformat.v4.new_notebook()).encode())
+    (root / "README.txt").write_text("stray file at the top level")
+    return root
+
+
+def test_dir_layout(dir_source, tmp_path):
+    subs = by_student(read_submissions(dir_source, "dir", tmp_path / "work", EXPECTED))
+    assert sorted(subs) == ["s1", "s10", "s2", "s3", "s4", "s5", "s6", "s7", "s7__dup2", "s8", "s9"]
+    s1 = subs["s1"]
+    assert s1.error is None and s1.name is None
+    assert files_of(s1) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST, "helpers.py": "X = 1\n"}
+    assert s1.files_dir == tmp_path / "work" / "s1" / "files"
+    s2 = subs["s2"]
+    assert s2.error is None and sorted(p.name for p in s2.files_dir.iterdir()) == ["ex41_conv.py", "ex41_mnist_weights.npz"]
+    assert s2.notes == ["ex41_conv.py differs from the file list made by grade pack (edited after packing?)"]
+    assert subs["s1"].notes == []
+    s3 = subs["s3"]
+    assert s3.error is None and set(files_of(s3)) == {"ex41_conv.py", "ex41_mnist.py"}
+    assert "def h_conv2d" in files_of(s3)["ex41_conv.py"]
+    assert subs["s4"].error == "the zip file is corrupt"
+    assert "ex41_conv.py is not saved as UTF-8 (byte 0xf6 in line 1)" in subs["s5"].error
+    assert subs["s6"].error.startswith("none of the exercise files found") and "bericht.pdf" in subs["s6"].error
+    assert "more than one submission for the id s7" in subs["s7"].error
+    assert subs["s7__dup2"].error == subs["s7"].error
+    assert "symbolic link" in subs["s8"].error
+    assert "two different versions of ex41_conv.py" in subs["s9"].error
+    assert subs["s10"].error.startswith("abgabe.ipynb has no cells tagged 'exercise-file:<file>'")
+    for sub in subs.values():                         # errors leave no files to grade
+        if sub.error:
+            assert not list(sub.files_dir.iterdir())
+        assert len(sub.fingerprint) == 64
+
+
+def test_single_expected_file_message(dir_source, tmp_path):
+    subs = by_student(read_submissions(dir_source, "dir", tmp_path / "w", {"ex41_conv.py"}))
+    assert subs["s6"].error == "no ex41_conv.py found (the submission contains: bericht.pdf)"
+
+
+def test_fingerprint_tracks_content(dir_source, tmp_path):
+    first = by_student(read_submissions(dir_source, "dir", tmp_path / "w", EXPECTED))
+    again = by_student(read_submissions(dir_source, "dir", tmp_path / "w", EXPECTED))
+    assert {k: s.fingerprint for k, s in first.items()} == {k: s.fingerprint for k, s in again.items()}
+    (dir_source / "s1" / "abgabe" / "ex41_mnist.py").write_text(MNIST + "# changed\n")
+    changed = by_student(read_submissions(dir_source, "dir", tmp_path / "w", EXPECTED))
+    assert changed["s1"].fingerprint != first["s1"].fingerprint
+    assert changed["s2"].fingerprint == first["s2"].fingerprint
+    assert len({s.fingerprint for s in first.values()}) == len(first)
+
+
+def test_dir_layout_from_a_zip_with_hostile_entries(tmp_path):
+    bomb = b"\0" * (3 * 1024 * 1024)
+    outer = make_zip({
+        "batch/s1/ex41_conv.py": CONV,
+        "batch/s2.zip": make_zip({"ex41_conv.py": CONV, "link.py": "/etc/passwd"}, symlinks={"link.py"}),
+        "batch/s3.zip": make_zip({"../../evil.py": "print('pwned')", "ex41_conv.py": CONV}),
+        "batch/s4.zip": make_zip({"/abs/ex41_conv.py": CONV}),
+        "batch/s5.zip": make_zip({"ex41_conv.py": CONV, "data.bin": bomb}),
+        "batch/s6.zip": make_zip({"ex41_conv.py": CONV, "fifo": ""}, modes={"fifo": stat.S_IFIFO | 0o644}),
+        "batch/s7/src\\ex41_conv.py": CONV,
+        "batch/../../outside.py": "print('pwned')",
+        "/abs_top.py": "print('pwned')",
+    })
+    src = tmp_path / "batch.zip"
+    src.write_bytes(outer)
+    subs = by_student(read_submissions(src, "dir", tmp_path / "work", EXPECTED))
+    assert sorted(subs) == ["s1", "s2", "s3", "s4", "s5", "s6", "s7"]     # unowned hostile entries dropped
+    assert subs["s1"].error is None and files_of(subs["s1"]) == {"ex41_conv.py": CONV}
+    assert "symbolic link (link.py)" in subs["s2"].error
+    assert "path leading outside its folder" in subs["s3"].error
+    assert "absolute path" in subs["s4"].error
+    assert "zip bomb" in subs["s5"].error
+    assert "device or special file" in subs["s6"].error
+    assert subs["s7"].error is None                       # Windows separators are understood
+    assert "outside.py" not in {p.name for p in tmp_path.rglob("*")}
+    assert "evil.py" not in {p.name for p in tmp_path.rglob("*")}
+    assert not Path("/abs_top.py").exists()
+
+
+def test_size_and_count_caps(tmp_path):
+    root = tmp_path / "subs"
+    (root / "big").mkdir(parents=True)
+    (root / "big" / "ex41_conv.py").write_text(CONV + "#" * 5000)
+    (root / "many").mkdir()
+    for i in range(12):
+        (root / "many" / f"f{i}.txt").write_text("x")
+    (root / "many" / "ex41_conv.py").write_text(CONV)
+    (root / "total").mkdir()
+    (root / "total" / "ex41_conv.py").write_text(CONV + "#" * 3000)
+    (root / "total" / "ex41_mnist.py").write_text(MNIST + "#" * 3000)
+    limits = Limits(max_file_bytes=4000, max_total_bytes=5000, max_entries=10)
+    subs = by_student(read_submissions(root, "dir", tmp_path / "w", EXPECTED, limits=limits))
+    assert "larger than the limit of 4 KB" in subs["big"].error
+    assert "more than 10 files" in subs["many"].error
+    assert "submission is larger than the limit of 5 KB" in subs["total"].error
+
+
+def test_broken_source_is_the_batch_error(tmp_path):
+    bad = tmp_path / "subs.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(LayoutError, match="neither a folder nor a readable zip"):
+        read_submissions(bad, "dir", tmp_path / "w", EXPECTED)
+    with pytest.raises(LayoutError, match="unknown layout"):
+        read_submissions(tmp_path, "blackboard", tmp_path / "w", EXPECTED)
+    with pytest.raises(LayoutError, match="does not exist"):
+        read_submissions(tmp_path / "nope", "dir", tmp_path / "w", EXPECTED)
+
+
+# --- moodle -------------------------------------------------------------------
+
+def test_moodle_download_all_three_namings(tmp_path):
+    pack = make_zip({"manifest.json": "{}", "ex41_conv.py": CONV, "ex41_mnist.py": MNIST})
+    src = tmp_path / "DL-WS24-Aufgabe 41-1234.zip"
+    src.write_bytes(make_zip({
+        "Max Mustermann_1234567_assignsubmission_file/ex41_conv.py": CONV,
+        "Max Mustermann_1234567_assignsubmission_file/lib/ex41_mnist.py": MNIST,
+        "Max Mustermann_1234567_assignsubmission_onlinetext/onlinetext.html": "<p>siehe Datei</p>",
+        "Erika Musterfrau_1234568_assignsubmission_file_/submission.zip": pack,
+        "Jörg Müller-Lüdenscheidt_1234569_assignsubmission_file_ex41_conv-1.py": CONV,
+        "Participant_1234570_assignsubmission_file/abgabe.ipynb": notebook(ex41_conv=CONV),
+        "Ana Lima_1234571_assignsubmission_onlinetext/onlinetext.html": "<p>code im Text</p>",
+        "Ana Lima_1234572_assignsubmission_file/ex41_conv.py": CONV,
+        "Ana Lima Souza_1234572_assignsubmission_file/ex41_conv.py": CONV,
+        "Broken Zip_1234573_assignsubmission_file/abgabe.zip": b"PK\x03\x04garbage",
+    }))
+    subs = by_student(read_submissions(src, "moodle", tmp_path / "work", EXPECTED))
+    max_ = subs["1234567"]
+    assert max_.error is None and max_.name == "Max Mustermann"
+    assert max_.lms["participant_id"] == "1234567" and max_.lms["folder_style"] == "4.1"
+    assert max_.lms["prefix"] == "Max Mustermann_1234567" and max_.lms["plugins"] == ["file", "onlinetext"]
+    assert files_of(max_) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST}
+    erika = subs["1234568"]
+    assert erika.error is None and erika.lms["folder_style"] == "old" and len(files_of(erika)) == 2
+    joerg = subs["1234569"]
+    assert joerg.name == "Jörg Müller-Lüdenscheidt" and joerg.lms["folder_style"] == "flat"
+    assert files_of(joerg) == {"ex41_conv.py": CONV}
+    anon = subs["1234570"]
+    assert anon.name == "Participant" and anon.error is None and "def h_conv2d" in files_of(anon)["ex41_conv.py"]
+    assert subs["1234571"].error == "the submission contains no files (only online text)"
+    assert "more than one submission for the id 1234572" in subs["1234572"].error
+    assert "more than one submission" in subs["1234572__dup2"].error
+    assert subs["1234573"].error == "the zip file is corrupt"
+
+
+def test_moodle_unpacked_and_rewrapped(tmp_path):
+    root = tmp_path / "unpacked" / "DL-WS24-Aufgabe 41-1234"
+    folder = root / "Max Mustermann_1234567_assignsubmission_file"
+    folder.mkdir(parents=True)
+    (folder / "ex41_conv.py").write_text(CONV)
+    subs = read_submissions(tmp_path / "unpacked", "moodle", tmp_path / "w", EXPECTED)
+    assert [(s.student, s.name, s.error) for s in subs] == [("1234567", "Max Mustermann", None)]
+
+
+# --- canvas -------------------------------------------------------------------
+
+def test_canvas_download(tmp_path):
+    src = tmp_path / "DL101-Exercise_41_submissions.zip"
+    src.write_bytes(make_zip({
+        "mustermannmax_12345_67890_ex41_conv-1.py": CONV,
+        "mustermannmax_12345_67891_ex41_mnist.py": MNIST,
+        "musterfrauerika_LATE_12346_67892_submission.zip": make_zip({"ex41_conv.py": CONV}),
+        "LATE_anon_AbC12_67893_ex41_conv.py": CONV,
+        "lima_12347_67894_conv.py": CONV,
+        "lima_12347_67895_notes.py": "# notes\n",
+        "oldstyle_late_12348_67896_ex41_conv (2).py": CONV,
+        "textonly_12349_text.html": "<p>hi</p>",
+    }))
+    subs = by_student(read_submissions(src, "canvas", tmp_path / "work", EXPECTED))
+    assert sorted(subs) == ["12345", "12346", "12347", "12348", "12349", "anon_AbC12"]
+    max_ = subs["12345"]
+    assert max_.error is None and max_.name == "mustermannmax"
+    assert max_.lms == {"user_id": "12345", "late": False, "anonymous": False, "attachment_ids": ["67890", "67891"]}
+    assert files_of(max_) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST}
+    assert subs["12346"].lms["late"] is True and files_of(subs["12346"]) == {"ex41_conv.py": CONV}
+    anon = subs["anon_AbC12"]
+    assert anon.lms["anonymous"] is True and anon.lms["late"] is True and anon.name is None
+    lima = subs["12347"]
+    assert files_of(lima) == {"ex41_conv.py": CONV, "notes.py": "# notes\n"}
+    assert "conv.py taken as ex41_conv.py" in lima.notes
+    assert subs["12348"].lms["late"] is True and subs["12348"].error is None
+    assert "contains no files" in subs["12349"].error
+
+
+def test_reads_a_real_grade_pack_zip(tmp_path, course):
+    """A zip made by `grade pack` (grader/pack.py) is read back unchanged and without notes."""
+    from grader.pack import pack
+
+    work = tmp_path / "exercises"
+    work.mkdir()
+    (work / "ex41_conv.py").write_text(CONV)
+    (work / "ex41_mnist.py").write_text(MNIST)
+    (tmp_path / "subs").mkdir()
+    pack(course, work, tmp_path / "subs" / "s1234567.zip")
+    expected = {n for ex in course.exercises for n in ex.files + ex.extra_files}
+    [sub] = read_submissions(tmp_path / "subs", "dir", tmp_path / "w", expected)
+    assert (sub.student, sub.error, sub.notes) == ("s1234567", None, [])
+    assert files_of(sub) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST}

@@ -1,0 +1,70 @@
+"""Extracting exercise files from tagged notebook cells."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from grader.notebook import NotebookError, extract_files, write_files
+
+
+def make_nb(cells) -> bytes:
+    nb = nbformat.v4.new_notebook()
+    for kind, source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def test_tagged_cells_are_concatenated_in_order(tmp_path):
+    data = make_nb([
+        ("markdown", "# Aufgabe 41", None),
+        ("code", "import numpy as np\n", ["exercise-file:ex41_conv.py"]),
+        ("code", "x = 1  # experiment, not graded", None),
+        ("code", "%matplotlib inline\ndef h_conv2d(image, kernel):\n    return image", ["exercise-file:ex41_conv.py", "solution"]),
+        ("code", "def predict(x):\n    return x", ["exercise-file:ex41_mnist.py"]),
+    ])
+    files = extract_files(data, label="abgabe.ipynb")
+    assert sorted(files) == ["ex41_conv.py", "ex41_mnist.py"]
+    conv = files["ex41_conv.py"]
+    assert conv.index("import numpy") < conv.index("def h_conv2d")
+    assert "x = 1" not in conv and "# --- abgabe.ipynb, cell 4 ---" in conv
+    assert "# (IPython, not run when grading) %matplotlib inline" in conv
+    compile(conv, "ex41_conv.py", "exec")          # valid Python
+    nb_path = tmp_path / "abgabe.ipynb"
+    nb_path.write_bytes(data)
+    written = write_files(nb_path, tmp_path / "out")
+    assert sorted(p.name for p in written) == ["ex41_conv.py", "ex41_mnist.py"]
+    assert (tmp_path / "out" / "ex41_mnist.py").read_text().endswith("return x\n")
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\x89PNG\r\n", "not a text file in UTF-8"),
+    (b"{\"cells\": [", r"not a valid notebook \(not JSON"),
+    (b"[1, 2, 3]", "not a Jupyter notebook"),
+    (json.dumps({"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}).encode(),
+     "not a valid Jupyter notebook"),
+])
+def test_broken_notebooks_give_clear_errors(data, message):
+    with pytest.raises(NotebookError, match=message):
+        extract_files(data, label="abgabe.ipynb")
+
+
+def test_no_tagged_cells():
+    with pytest.raises(NotebookError, match="no cells tagged 'exercise-file:<file>'"):
+        extract_files(make_nb([("code", "print(1)", ["other"])]))
+
+
+@pytest.mark.parametrize("tag", ["exercise-file:../evil.py", "exercise-file:/etc/x.py", "exercise-file:notes.txt"])
+def test_unsafe_or_odd_targets_are_refused(tag):
+    with pytest.raises(NotebookError, match="does not name a .py file"):
+        extract_files(make_nb([("code", "x = 1", [tag])]))
+
+
+def test_tag_on_markdown_cell_is_refused():
+    with pytest.raises(NotebookError, match="markdown cell, not a code cell"):
+        extract_files(make_nb([("markdown", "text", ["exercise-file:ex41_conv.py"])]))

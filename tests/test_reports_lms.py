@@ -1,0 +1,170 @@
+"""grades.csv, Moodle worksheet + feedback zip, Canvas gradebook CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from grader.layouts import Submission
+from grader.reports import canvas, feedback, gradescsv, moodle
+
+FIX = Path(__file__).parent / "fixtures" / "lms"
+NAMES = ["full", "partial", "error", "pending", "hidden"]
+EXERCISES = ["ex38", "ex39", "ex41", "gan", "qlearning"]
+
+
+def load(name: str) -> dict:
+    return json.loads((FIX / "results" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def moodle_subs(style_cycle=("4.1", "old", "flat", "4.1", "flat")) -> list[Submission]:
+    people = ["Max Mustermann", "Erika Musterfrau", "Jörg Müller", "Participant", "Ana Lima"]
+    subs = []
+    for i, (name, style) in enumerate(zip(people, style_cycle)):
+        r = load(NAMES[i])
+        pid = str(1234567 + i)
+        subs.append(Submission(r["student"], name, {"participant_id": pid, "fullname": name,
+                                                      "folder_style": style, "prefix": f"{name}_{pid}"}))
+    return subs
+
+
+# --- grades.csv --------------------------------------------------------------
+
+def test_grades_csv(tmp_path):
+    path = tmp_path / "grades.csv"
+    gradescsv.write([load(n) for n in NAMES], path, EXERCISES)
+    rows = read_csv(path)
+    assert rows[0] == ["student", *EXERCISES, "total", "max_total", "status"]
+    by = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert by["s1000002"]["ex41"] == "2.75" and by["s1000002"]["gan"] == "2.5" and by["s1000002"]["ex38"] == ""
+    assert by["s1000002"]["total"] == "5.25" and by["s1000002"]["max_total"] == "9"
+    assert by["s1000003"]["status"] == "error: the zip file is corrupt"
+    assert by["s1000005"]["qlearning"] == "0"
+    for r in by.values():   # the total is the sum of the exercise columns
+        assert sum(float(r[e] or 0) for e in EXERCISES) == pytest.approx(float(r["total"]))
+
+
+def test_grades_csv_neutralises_formulas(tmp_path):
+    r = load("full")
+    r["student"] = "=HYPERLINK(\"x\")"
+    rows = gradescsv.rows([r], ["ex41"])
+    assert rows[1][0].startswith("'=")
+
+
+# --- Moodle ------------------------------------------------------------------
+
+def test_moodle_worksheet_en_matches_moodle_headers(tmp_path):
+    path = tmp_path / "Grades.csv"
+    stamp = datetime(2026, 11, 24, 10, 15, tzinfo=timezone.utc)
+    moodle.write_worksheet([load(n) for n in NAMES], moodle_subs(), path, lang="en", modified=stamp)
+    example = read_csv(FIX / "moodle_grading_worksheet.example.en.csv")
+    rows = read_csv(path)
+    assert rows[0] == example[0]
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf"), "a BOM would break Moodle's header match"
+    assert raw.startswith(b'"Identifier","Full name"')          # all cells quoted like Moodle
+    row = dict(zip(rows[0], rows[2]))
+    assert row["Identifier"] == "Participant 1234568"
+    assert row["Full name"] == "Erika Musterfrau"
+    assert row["Grade"] == "5.25" and row["Maximum grade"] == "9.00"
+    assert row["Grade can be changed"] == "Yes"
+    parsed = datetime.fromisoformat(row["Last modified (grade)"])
+    assert parsed == stamp and parsed.utcoffset() is not None
+    assert "5.25 von 9 Punkten" in row["Feedback comments"]
+    # same cell shapes as Moodle's own example row
+    ex = dict(zip(example[0], example[1]))
+    assert row["Identifier"].startswith("Participant ") and ex["Identifier"].startswith("Participant ")
+    assert len(row["Grade"].split(".")[1]) == len(ex["Grade"].split(".")[1]) == 2
+    error_row = dict(zip(rows[0], rows[3]))
+    assert error_row["Grade"] == "" and "the zip file is corrupt" in error_row["Feedback comments"]
+    pending_row = dict(zip(rows[0], rows[4]))
+    assert "noch ausstehend: Teil mlp" in pending_row["Feedback comments"]
+
+
+def test_moodle_worksheet_de(tmp_path):
+    path = tmp_path / "Bewertungen.csv"
+    moodle.write_worksheet([load(n) for n in NAMES], moodle_subs(), path, lang="de")
+    rows = read_csv(path)
+    assert rows[0] == ["ID", "Vollständiger Name", "E-Mail-Adresse", "Status", "Bewertung", "Bestwertung",
+                       "Bewertung kann geändert werden", "Zuletzt geändert (Abgabe)",
+                       "Zuletzt geändert (Bewertung)", "Feedback als Kommentar"]
+    row = dict(zip(rows[0], rows[2]))
+    assert row["ID"] == "Teilnehmer/in1234568"              # no space in German
+    assert row["Bewertung"] == "5,25" and row["Bestwertung"] == "9,00"
+    assert row["Bewertung kann geändert werden"] == "Ja"
+    assert datetime.fromisoformat(row["Zuletzt geändert (Bewertung)"]).utcoffset() is not None
+    assert dict(zip(rows[0], rows[3]))["Vollständiger Name"] == "Jörg Müller"
+
+
+def test_moodle_worksheet_needs_participant_ids(tmp_path):
+    subs = [Submission("s1000001", None, {})]
+    with pytest.raises(ValueError, match="participant id"):
+        moodle.write_worksheet([load("full")], subs, tmp_path / "w.csv")
+    with pytest.raises(ValueError, match="without a Moodle submission"):
+        moodle.write_worksheet([load("full")], [], tmp_path / "w.csv")
+    with pytest.raises(ValueError, match="lang"):
+        moodle.write_worksheet([load("full")], moodle_subs(), tmp_path / "w.csv", lang="fr")
+
+
+def test_moodle_feedback_zip_names_follow_the_download(tmp_path):
+    results = [load(n) for n in NAMES]
+    for r in results:
+        feedback.write(r, tmp_path / "out" / r["student"])
+    (tmp_path / "out" / "s1000005" / "feedback.html").unlink()     # not graded yet: left out
+    zpath = tmp_path / "feedback.zip"
+    names = moodle.write_feedback_zip(results, moodle_subs(), tmp_path / "out", zpath)
+    with zipfile.ZipFile(zpath) as zf:
+        assert sorted(zf.namelist()) == sorted(names)
+        assert zf.testzip() is None
+        assert "5,25" in zf.read("Erika Musterfrau_1234568_assignsubmission_file_/feedback.html").decode()
+    assert names == [
+        "Max Mustermann_1234567_assignsubmission_file/feedback.html",
+        "Erika Musterfrau_1234568_assignsubmission_file_/feedback.html",
+        "Jörg Müller_1234569_assignsubmission_file_feedback.html",
+        "Participant_1234570_assignsubmission_file/feedback.html",
+    ]
+    # what Moodle's importer does: explode('_', part, 5) -> participant id is the 2nd piece
+    for name in names:
+        info = name.split("/")[0].split("_", 4)
+        assert info[1].isdigit() and info[2] == "assignsubmission" and info[3].startswith("file")
+
+
+# --- Canvas ------------------------------------------------------------------
+
+def canvas_subs() -> list[Submission]:
+    return [Submission(load(n)["student"], f"student{i}", {"user_id": str(5678 + i), "late": False})
+            for i, n in enumerate(NAMES)]
+
+
+def test_canvas_csv_matches_import_format(tmp_path):
+    path = tmp_path / "canvas.csv"
+    canvas.write([load(n) for n in NAMES], canvas_subs(), path, "Übung 12: Faltung", assignment_id=4711)
+    rows = read_csv(path)
+    example = read_csv(FIX / "canvas_gradebook_import.example.csv")
+    assert rows[0][:2] == example[0][:2] == ["Student", "ID"] and rows[0][2] == "Section"
+    assert rows[0][3] == "Übung 12: Faltung (4711)"
+    assert rows[1][0] == example[1][0] == "    Points Possible"
+    assert rows[1][3] == "9"
+    by_id = {r[1]: r for r in rows[2:]}
+    assert by_id["5679"][3] == "5.25"
+    assert by_id["5680"][3] == ""                     # error: no grade, Canvas leaves it unchanged
+
+
+def test_canvas_rejects_anonymous_and_reserved_titles(tmp_path):
+    subs = canvas_subs()
+    subs[0].lms["user_id"] = "anon_AbC12"
+    with pytest.raises(ValueError, match="anonymous"):
+        canvas.write([load("full")], subs, tmp_path / "c.csv", "Übung 12")
+    with pytest.raises(ValueError, match="another assignment title"):
+        canvas.write([load("full")], canvas_subs(), tmp_path / "c.csv", "Final Score bonus")
+    assert not (tmp_path / "c.csv").exists()

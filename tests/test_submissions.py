@@ -1,0 +1,39 @@
+"""Grade every submission in tests/submissions/<exercise>/<variant>/ and check expect.json.
+
+expect.json: {"parts": {"a": 1.0, ...}, "messages": {"b": ["substring", ...]}}
+Exact points per listed part (public + hidden tests) and, per part, substrings
+(case-insensitive) that its failure messages must contain. A folder name like
+`ex41_e` grades exercise `ex41` (the suffix only groups variants).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from grader import runner
+
+CORPUS = ROOT / "tests" / "submissions"
+
+
+def variants() -> list[Path]:
+    return sorted(p for p in CORPUS.glob("*/*") if (p / "expect.json").is_file())
+
+
+@pytest.mark.parametrize("folder", variants(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_submission_scores_as_expected(course, folder):
+    expect = json.loads((folder / "expect.json").read_text())
+    exercise = expect.get("exercise", folder.parent.name.split("_")[0] if folder.parent.name.startswith("ex")
+                          else folder.parent.name)
+    result = runner.grade(folder, [exercise], suite="all", course=course)
+    ex = result["exercises"][0]
+    parts = {p["id"]: p for p in ex["parts"]}
+    got = {pid: parts[pid]["score"] for pid in expect["parts"]}
+    messages = {pid: "\n".join(t["message"] for t in parts[pid]["tests"] if t["status"] != "passed")
+                for pid in parts}
+    assert got == pytest.approx(expect["parts"], abs=1e-3), json.dumps(messages, indent=1)[:3000]
+    for pid, needles in expect.get("messages", {}).items():
+        for needle in needles:
+            assert needle.lower() in messages[pid].lower(), f"part {pid}: {needle!r} not in:\n{messages[pid][:2000]}"
