@@ -281,6 +281,10 @@ class _Progress:
 
 
 def main() -> None:
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # set before numpy/torch load their thread pools
     cli(prog_name="grade")
 
 

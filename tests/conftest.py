@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy loads BLAS: threads oversubscribe 2 cores
 
 from grader import course as course_mod  # noqa: E402
 from grader import runner  # noqa: E402

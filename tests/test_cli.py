@@ -1,0 +1,106 @@
+"""The student commands: list, EXID, all, pack; exit codes per spec/CLI.md."""
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+from conftest import MINI, ROOT
+
+
+@pytest.fixture
+def student_copy(tmp_path: Path) -> Path:
+    """A student's view of the real course: course.toml + exercises/ (no solutions, no hidden tests)."""
+    shutil.copy(ROOT / "course.toml", tmp_path / "course.toml")
+    shutil.copytree(ROOT / "exercises", tmp_path / "exercises",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.npz"))
+    return tmp_path
+
+
+def invoke(args: list[str], cwd: Path, monkeypatch) -> "click.testing.Result":
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("GRADE_COURSE_ROOT", raising=False)
+    return CliRunner().invoke(cli.cli, args, catch_exceptions=False)
+
+
+def test_list_shows_every_exercise_and_part(monkeypatch):
+    result = invoke(["list"], ROOT, monkeypatch)
+    assert result.exit_code == 0
+    for ex_id in ("ex38", "ex39", "ex41", "gan", "qlearning"):
+        assert ex_id in result.output
+    assert "mlp" in result.output and "[manuell]" in result.output
+
+
+def test_stubs_score_zero_and_exit_1(student_copy, monkeypatch):
+    result = invoke(["ex41", "--json"], student_copy, monkeypatch)
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    parts = {p["id"]: p for p in data["exercises"][0]["parts"]}
+    for pid in "abcd":
+        assert parts[pid]["score"] == 0 and parts[pid]["max_score"] > 0
+        assert any("not implemented" in t["message"].lower() for t in parts[pid]["tests"]), pid
+
+
+def test_table_output_is_readable(student_copy, monkeypatch):
+    result = invoke(["ex41"], student_copy, monkeypatch)
+    assert result.exit_code == 1
+    assert "ex41" in result.output and "FAIL" in result.output and "Fehlgeschlagene Tests" in result.output
+    assert "\x1b[" not in result.output  # no colour codes when not a terminal
+
+
+def test_reference_scores_full_public_points_and_exit_0(student_copy, monkeypatch):
+    for name in ("ex41_conv.py", "ex41_mnist.py", "ex41_mnist_weights.npz"):
+        shutil.copy(ROOT / "solutions" / name, student_copy / "exercises" / name)
+    result = invoke(["ex41", "--json"], student_copy, monkeypatch)
+    data = json.loads(result.output)
+    assert result.exit_code == 0, result.output[-3000:]
+    for part in data["exercises"][0]["parts"]:
+        assert part["score"] == part["max_score"] > 0, part["id"]
+
+
+def test_unknown_exercise_is_a_usage_error(monkeypatch):
+    result = invoke(["ex99"], ROOT, monkeypatch)
+    assert result.exit_code == 2
+    assert "unknown command or exercise 'ex99'" in result.output
+
+
+def test_missing_file_is_exit_2(student_copy, monkeypatch):
+    (student_copy / "exercises" / "gan.py").unlink()
+    result = invoke(["gan"], student_copy, monkeypatch)
+    assert result.exit_code == 2
+
+
+def test_outside_a_course_is_exit_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GRADE_COURSE_ROOT", raising=False)
+    result = CliRunner().invoke(cli.cli, ["list"])
+    assert result.exit_code != 0 and "course.toml" in result.output
+
+
+def test_all_runs_every_exercise(monkeypatch, tmp_path):
+    sub = tmp_path / "sub"
+    shutil.copytree(MINI / "solutions", sub)
+    result = invoke(["all", "--submission", str(sub), "--json"], MINI, monkeypatch)
+    data = json.loads(result.output)
+    assert result.exit_code == 0
+    assert [e["id"] for e in data["exercises"]] == ["alpha", "beta"]
+
+
+def test_pack_writes_files_and_manifest(student_copy, monkeypatch):
+    out = student_copy / "abgabe.zip"
+    result = invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
+    assert result.exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("manifest.json"))
+    assert {"ex41_conv.py", "gan.py", "qlearning.py", "manifest.json"} <= names
+    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert manifest["tool_version"]
+    first = out.read_bytes()
+    invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
+    assert out.read_bytes() == first  # reproducible
