@@ -1,0 +1,53 @@
+"""Hidden test of Aufgabe 41 e: accuracy of `predict` on the MNIST test set.
+
+The test images go to the sandbox; the labels never do: the comparison
+happens here. Points: 1 at >= 97 % accuracy, 0 below 90 %, linear between.
+
+Which test set: by default the 2,000 test digits of the course's sample
+(data/mnist-sample/t10k-*). A course grading for real passes the official
+test set (10,000 digits): `grade batch ... --option mnist_dir=/path/to/mnist`
+(or the same option of devrun), a folder with t10k-images-idx3-ubyte[.gz]
+and t10k-labels-idx1-ubyte[.gz]; the official files are checked against
+their published SHA-256.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, check_labels, course_root,
+                             mnist_idx_module)
+
+CHUNK = 10_000           # images per predict call: the official test set in one call
+PREDICT_TIMEOUT = 120    # seconds per call (spec: predict on 10,000 images within 120 s)
+
+
+def load_test_set(grade_options: dict) -> tuple[np.ndarray, np.ndarray, str]:
+    """(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64, description)."""
+    mnist_dir = grade_options.get("mnist_dir")
+    folder = Path(mnist_dir).expanduser().resolve() if mnist_dir else course_root() / "data" / "mnist-sample"
+    try:
+        images, labels = mnist_idx_module().load_mnist(folder, "test")
+    except (OSError, ValueError) as error:
+        # A grader configuration problem, not the student's: fail as an internal error.
+        raise RuntimeError(f"cannot load the MNIST test set for ex41 e from {folder}: {error}") from error
+    x = (images.astype(np.float32) / 255.0)[:, None, :, :]
+    return x, labels.astype(np.int64), f"{len(x)} MNIST test digits"
+
+
+@pytest.mark.part("e")
+def test_accuracy_on_test_set(student, grade_options, credit):
+    x, labels, description = load_test_set(grade_options)
+    module = student.module("ex41_mnist", timeout=PREDICT_TIMEOUT)
+    predicted = np.concatenate([check_labels(module.predict(x[i:i + CHUNK]), len(x[i:i + CHUNK]))
+                                for i in range(0, len(x), CHUNK)])
+    accuracy = float((predicted == labels).mean())
+    fraction = accuracy_points(accuracy)
+    credit.set(fraction)
+    assert fraction == 1.0, (
+        f"predict classified {accuracy:.2%} of the {description} correctly: "
+        f"{fraction:.0%} of the points (full points from {FULL_AT:.0%}, none below {ZERO_BELOW:.0%})."
+    )
