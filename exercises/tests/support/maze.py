@@ -1,0 +1,397 @@
+"""Maze simulator for exercise ex38 (RNN weights for a maze agent).
+
+This module runs on the trusted side of the grader: the tests get the
+student's weights ``(W, U, b)`` from the sandbox and simulate the agent here.
+It ships to students so that the public tests run locally and so that they
+can debug their weights with the same code the grader uses::
+
+    from support.maze import PUBLIC_MAZES, simulate, describe_failure
+    for maze in PUBLIC_MAZES:
+        outcome = simulate(maze, W, U, b)
+        if not outcome.solved:
+            print(describe_failure(maze, outcome))
+
+Conventions (see the task text and the exercise contract):
+
+- Direction order everywhere: 0 up, 1 right, 2 left, 3 down. Cells are
+  ``(row, col)``; up is ``row - 1``, right is ``col + 1``.
+- A maze is a corridor ``p_0 (start) ... p_n (exit)``, ``n >= 1``:
+  consecutive cells are 4-adjacent, no cell repeats and no two
+  non-consecutive cells are 4-adjacent. ``p_1`` is never below ``p_0``.
+- ``x_t`` in ``{0, 1}^4`` marks which 4-neighbours of the agent's cell lie on
+  the path; ``h_0 = (1, 0, 0, 0)``; ``h_{t+1} = W x_t + U h_t + b``; the
+  agent moves in direction ``argmax(h_{t+1})``, which must be unique and
+  finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Cell = tuple[int, int]
+
+#: Direction names in the exercise's order.
+DIRECTIONS: tuple[str, ...] = ("up", "right", "left", "down")
+#: (row, col) offset of each direction, same order as DIRECTIONS.
+OFFSETS: tuple[Cell, ...] = ((-1, 0), (0, 1), (0, -1), (1, 0))
+#: Arrow drawn for a move in each direction.
+ARROWS: str = "^><v"
+#: Index of the opposite direction (up <-> down, right <-> left).
+OPPOSITE: tuple[int, ...] = (3, 2, 1, 0)
+
+UP, RIGHT, LEFT, DOWN = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Maze:
+    """A corridor maze.
+
+    name: short label shown in feedback (e.g. "zigzag").
+    cells: the path p_0 (start) ... p_n (exit) as (row, col) tuples.
+    kind: family of the maze ("hand-drawn", "random corridor", "spiral",
+        "zig-zag"); shown in feedback where the maze itself is secret.
+    """
+
+    name: str
+    cells: tuple[Cell, ...]
+    kind: str = "hand-drawn"
+
+    @property
+    def steps(self) -> int:
+        """Number of moves n the agent has to make."""
+        return len(self.cells) - 1
+
+    def moves(self) -> list[int]:
+        """Directions d_0 ... d_{n-1} of the correct moves."""
+        return [direction_between(a, b) for a, b in zip(self.cells, self.cells[1:])]
+
+
+@dataclass
+class Outcome:
+    """Result of simulating one maze.
+
+    solved: True if the agent walked the whole corridor to the exit.
+    step: index t of the first failed step (None if solved).
+    kind: "wrong move", "tie" or "not finite" (None if solved).
+    taken: direction index the agent chose at the failed step (None for a
+        tie or non-finite h).
+    expected: direction index it should have taken (None if solved).
+    h: the hidden state h_{t+1} computed at the failed step.
+    tied: direction indices sharing the maximum (for a tie).
+    """
+
+    solved: bool
+    step: int | None = None
+    kind: str | None = None
+    taken: int | None = None
+    expected: int | None = None
+    h: np.ndarray | None = None
+    tied: list[int] = field(default_factory=list)
+
+
+def direction_between(a: Cell, b: Cell) -> int:
+    """Index of the direction that moves from cell a to the adjacent cell b."""
+    offset = (b[0] - a[0], b[1] - a[1])
+    if offset not in OFFSETS:
+        raise ValueError(f"cells {a} and {b} are not 4-adjacent")
+    return OFFSETS.index(offset)
+
+
+def step_cell(cell: Cell, direction: int) -> Cell:
+    """The neighbour of cell in the given direction."""
+    dr, dc = OFFSETS[direction]
+    return (cell[0] + dr, cell[1] + dc)
+
+
+def check_corridor(cells: tuple[Cell, ...] | list[Cell]) -> None:
+    """Raise ValueError unless cells form a valid maze (see module docstring)."""
+    cells = [tuple(c) for c in cells]
+    if len(cells) < 2:
+        raise ValueError("a maze needs at least two cells (n >= 1)")
+    index = {}
+    for i, cell in enumerate(cells):
+        if cell in index:
+            raise ValueError(f"cell {cell} occurs twice (p_{index[cell]} and p_{i})")
+        index[cell] = i
+    for i, (a, b) in enumerate(zip(cells, cells[1:])):
+        direction_between(a, b)  # raises if not adjacent
+    for i, cell in enumerate(cells):
+        for d in range(4):
+            j = index.get(step_cell(cell, d))
+            if j is not None and abs(i - j) != 1:
+                raise ValueError(
+                    f"p_{i} = {cell} and p_{j} = {cells[j]} are adjacent but not consecutive"
+                )
+    if direction_between(cells[0], cells[1]) == DOWN:
+        raise ValueError("p_1 lies below p_0: the agent must enter moving up, right or left")
+
+
+def neighbours(path: set[Cell], cell: Cell) -> np.ndarray:
+    """x_t: float64 (4,) with 1 where the neighbour in that direction is on the path."""
+    return np.array([1.0 if step_cell(cell, d) in path else 0.0 for d in range(4)])
+
+
+def simulate(maze: Maze, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> Outcome:
+    """Run the RNN agent through maze; stop at the first failed step.
+
+    W, U: float64 (4, 4); b: float64 (4,). The update is computed exactly as
+    ``h = W @ x + U @ h + b`` in float64; a tie is exact equality of the
+    maximal entries.
+    """
+    W, U, b = (np.asarray(a, dtype=np.float64) for a in (W, U, b))
+    path = set(maze.cells)
+    h = np.array([1.0, 0.0, 0.0, 0.0])
+    with np.errstate(all="ignore"):  # overflow is reported as "not finite", not warned about
+        for t, (cell, nxt) in enumerate(zip(maze.cells, maze.cells[1:])):
+            h = W @ neighbours(path, cell) + U @ h + b
+            expected = direction_between(cell, nxt)
+            if not np.all(np.isfinite(h)):
+                return Outcome(False, t, "not finite", None, expected, h.copy())
+            tied = [int(i) for i in np.flatnonzero(h == h.max())]
+            if len(tied) > 1:
+                return Outcome(False, t, "tie", None, expected, h.copy(), tied)
+            if tied[0] != expected:
+                return Outcome(False, t, "wrong move", tied[0], expected, h.copy())
+    return Outcome(True)
+
+
+def render(maze: Maze, outcome: Outcome | None = None) -> str:
+    """Draw maze as text; with an outcome, also the agent's moves.
+
+    Legend: '#' wall, '.' corridor, 'S' start, 'E' exit; arrows for the moves
+    the agent made correctly, '?' for the cell where it failed and 'X' for
+    the cell it wrongly moved into. Row numbers and column digits (mod 10)
+    let the student find the cells named in messages.
+    """
+    marks: dict[Cell, str] = {c: "." for c in maze.cells}
+    marks[maze.cells[0]] = "S"
+    marks[maze.cells[-1]] = "E"
+    wrong: list[Cell] = []
+    if outcome is not None:
+        done = maze.steps if outcome.solved else outcome.step
+        for t, direction in enumerate(maze.moves()[:done]):
+            marks[maze.cells[t]] = ARROWS[direction]
+        if not outcome.solved:
+            marks[maze.cells[outcome.step]] = "?"
+            if outcome.taken is not None:
+                wrong.append(step_cell(maze.cells[outcome.step], outcome.taken))
+                marks[wrong[0]] = "X"
+    cells = list(maze.cells) + wrong
+    r0, r1 = min(r for r, _ in cells) - 1, max(r for r, _ in cells) + 1
+    c0, c1 = min(c for _, c in cells) - 1, max(c for _, c in cells) + 1
+    width = max(len(str(r0)), len(str(r1)))
+    lines = [" " * (width + 1) + "".join(str(c % 10) for c in range(c0, c1 + 1)) + "   (column mod 10)"]
+    for r in range(r0, r1 + 1):
+        lines.append(f"{r:>{width}} " + "".join(marks.get((r, c), "#") for c in range(c0, c1 + 1)))
+    return "\n".join(lines)
+
+
+def describe_failure(maze: Maze, outcome: Outcome, draw: bool = True) -> str:
+    """Student-facing explanation of a failed maze (step, cell, taken, expected)."""
+    t = outcome.step
+    cell = maze.cells[t]
+    expected = DIRECTIONS[outcome.expected]
+    head = f"maze '{maze.name}' ({plural(maze.steps, 'step')}): failed at step t = {t}, "
+    head += f"agent at cell (row {cell[0]}, col {cell[1]})"
+    h = np.array2string(outcome.h, precision=4, separator=", ")
+    if outcome.kind == "tie":
+        names = " and ".join(DIRECTIONS[i] for i in outcome.tied)
+        what = (f"argmax(h_{t + 1}) is not unique: h_{t + 1} = {h} has the same maximum "
+                f"for {names}; the corridor continues {expected}.")
+    elif outcome.kind == "not finite":
+        what = (f"h_{t + 1} = {h} contains NaN or inf (overflow?); "
+                f"the corridor continues {expected}.")
+    else:
+        taken = DIRECTIONS[outcome.taken]
+        back = t > 0 and outcome.taken == OPPOSITE[maze.moves()[t - 1]]
+        what = (f"the agent moved {taken}"
+                + (" (back where it came from)" if back else " (into a wall)")
+                + f", expected {expected}; h_{t + 1} = {h}.")
+    text = head + ":\n  " + what
+    if draw:
+        text += "\n" + _indent(render(maze, outcome), "    ")
+        text += "\n    (arrows: moves made, '?': where it failed, 'X': cell it moved into)"
+    return text
+
+
+#: dtypes accepted for the weights (converted to float64 before simulating).
+WEIGHT_DTYPES: tuple[str, ...] = ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
+                                  "uint64", "uint32", "uint16", "uint8")
+
+
+def validate_weights(value: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check what ``rnn_weights()`` returned and convert it to float64 arrays.
+
+    Expects a tuple (or list) ``(W, U, b)`` of real NumPy arrays of shapes
+    (4, 4), (4, 4), (4,) with finite entries; raises AssertionError with a
+    message for the student otherwise.
+    """
+    from grader.checks import describe, expect_array  # trusted side only
+
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        count = f" with {len(value)} entries" if isinstance(value, (tuple, list)) else ""
+        raise AssertionError(f"rnn_weights() returned {describe(value)}{count}, "
+                             "expected a tuple (W, U, b) of three NumPy arrays.")
+    arrays = []
+    for name, shape, array in zip(("W", "U", "b"), ((4, 4), (4, 4), (4,)), value):
+        checked = expect_array(array, shape=shape, what=f"{name} (returned by rnn_weights())",
+                               dtypes=WEIGHT_DTYPES)
+        arrays.append(checked.astype(np.float64))
+    return arrays[0], arrays[1], arrays[2]
+
+
+def plural(count: int, word: str) -> str:
+    """'1 step', '2 steps'."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def parse_maze(text: str, name: str) -> Maze:
+    """Build a Maze from a drawing: 'S' start, 'E' exit, '.' corridor, anything else wall.
+
+    Row and column numbers are the line and character positions in the
+    drawing (after removing the common indentation), so the cells named in
+    feedback match the picture.
+    """
+    lines = [line for line in text.strip("\n").splitlines()]
+    indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
+    lines = [l[indent:] for l in lines]
+    open_cells: set[Cell] = set()
+    start = exit_ = None
+    for r, line in enumerate(lines):
+        for c, ch in enumerate(line):
+            if ch in "SE.":
+                open_cells.add((r, c))
+            if ch == "S":
+                start = (r, c)
+            if ch == "E":
+                exit_ = (r, c)
+    if start is None or exit_ is None:
+        raise ValueError(f"maze {name!r} needs an 'S' and an 'E'")
+    cells = [start]
+    previous = None
+    while cells[-1] != exit_:
+        options = [step_cell(cells[-1], d) for d in range(4)]
+        options = [c for c in options if c in open_cells and c != previous]
+        if len(options) != 1:
+            raise ValueError(f"maze {name!r} is not a single corridor at {cells[-1]}")
+        previous = cells[-1]
+        cells.append(options[0])
+    if len(cells) != len(open_cells):
+        raise ValueError(f"maze {name!r} has corridor cells off the path")
+    check_corridor(cells)
+    return Maze(name, tuple(cells))
+
+
+_PUBLIC_DRAWINGS: dict[str, str] = {
+    # One step up: the smallest maze (n = 1).
+    "one step": """
+        ###
+        #E#
+        #S#
+        ###
+    """,
+    # Up, then right: the answer W = I, U = -P, b = 0 ties at its second
+    # step (t = 1: h_2 = e_up + e_right).
+    "corner": """
+        #####
+        ###E#
+        #...#
+        #S###
+        #####
+    """,
+    # Enters to the right: a long straight run, then a left turn.
+    "hook": """
+        ########
+        ######E#
+        ######.#
+        #S.....#
+        ########
+    """,
+    # Enters to the left and winds back and forth upwards.
+    "switchback": """
+        ########
+        #E.....#
+        ######.#
+        #......#
+        #.######
+        #....S##
+        ########
+    """,
+    # Staircase up and to the right: a turn at every step.
+    "staircase": """
+        ########
+        #####.E#
+        ####..##
+        ###..###
+        ##..####
+        #S.#####
+        ########
+    """,
+    # Serpentine: long straight runs in both horizontal directions.
+    "serpentine": """
+        #########
+        #E......#
+        #######.#
+        #.......#
+        #.#######
+        #.......#
+        #######.#
+        #S......#
+        #########
+    """,
+    # Spiral inwards, clockwise: every turn to the right.
+    "spiral in": """
+        #########
+        #.......#
+        #.#####.#
+        #.#...#.#
+        #.#.#E#.#
+        #.#.###.#
+        #.#.....#
+        #S#######
+        #########
+    """,
+    # Spiral outwards, counter-clockwise: every turn to the left.
+    "spiral out": """
+        ###########
+        #E........#
+        #########.#
+        #.......#.#
+        #.#####.#.#
+        #.#...#.#.#
+        #.#.#S#.#.#
+        #.#.###.#.#
+        #.#.....#.#
+        #.#######.#
+        #.........#
+        ###########
+    """,
+    # Zig-zag: runs up and down, joined by short runs to the left.
+    "zigzag": """
+        ###########
+        #E#...#...#
+        #.#.#.#.#.#
+        #.#.#.#.#.#
+        #...#...#S#
+        ###########
+    """,
+    # A long winding corridor with turns in all directions.
+    "winding": """
+        ##############
+        #E#....#.....#
+        #.#.##.#.###.#
+        #.#.#..#.#...#
+        #.#.#.##.#.###
+        #...#....#..S#
+        ##############
+    """,
+}
+
+#: The public mazes (hand-drawn), in the order the public test runs them.
+PUBLIC_MAZES: tuple[Maze, ...] = tuple(parse_maze(t, n) for n, t in _PUBLIC_DRAWINGS.items())

@@ -1,0 +1,10 @@
+"""Wrong: W transposed (subtracts x_down from every entry instead of sum(x) from the down entry)."""
+import numpy as np
+
+
+def rnn_weights():
+    W = np.eye(4)
+    W[:, 3] -= 1.0
+    U = -np.eye(4)[[3, 2, 1, 0]]
+    b = np.array([0.0, 0.0, 0.0, 2.0])
+    return W, U, b

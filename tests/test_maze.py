@@ -1,0 +1,210 @@
+"""Unit tests of the ex38 maze simulator (exercises/tests/support/maze.py)
+and of the hidden maze generator (autograder_tests/maze_generator.py).
+
+They check the trusted side directly, without the sandbox: that the
+simulator follows the exercise contract, that the public mazes expose every
+failure class, and that every generated maze is a valid corridor that the
+reference weights solve.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+for folder in (ROOT / "exercises" / "tests", ROOT / "autograder_tests"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+import maze_generator  # noqa: E402
+from support import maze as mz  # noqa: E402
+
+P = np.eye(4)[[3, 2, 1, 0]]
+NAIVE = (np.eye(4), -P, np.zeros(4))
+
+
+def _reference_weights():
+    spec = importlib.util.spec_from_file_location("ex38_reference", ROOT / "solutions" / "ex38_rnn_maze.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.rnn_weights()
+
+
+REFERENCE = _reference_weights()
+
+
+# --- corridor validation ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("cells, problem", [
+    ([(0, 0)], "at least two cells"),
+    ([(0, 0), (-1, 0), (0, 0)], "twice"),
+    ([(0, 0), (-1, 1)], "not 4-adjacent"),
+    ([(0, 0), (1, 0), (2, 0)], "below"),
+    ([(0, 0), (-1, 0), (-1, 1), (0, 1)], "adjacent but not consecutive"),
+])
+def test_check_corridor_rejects(cells, problem):
+    with pytest.raises(ValueError, match=problem):
+        mz.check_corridor(cells)
+
+
+def test_check_corridor_accepts_staircase_and_u_turn_with_wall():
+    mz.check_corridor([(0, 0), (-1, 0), (-1, 1), (-2, 1), (-2, 2)])
+    mz.check_corridor([(0, 0), (0, 1), (0, 2), (-1, 2), (-2, 2), (-2, 1), (-2, 0)])
+
+
+def test_parse_maze_uses_drawing_coordinates():
+    maze = mz.parse_maze("""
+        #####
+        ###E#
+        #...#
+        #S###
+        #####
+    """, "corner")
+    assert maze.cells == ((3, 1), (2, 1), (2, 2), (2, 3), (1, 3))
+    assert maze.moves() == [mz.UP, mz.RIGHT, mz.RIGHT, mz.UP]
+
+
+def test_parse_maze_rejects_branches():
+    with pytest.raises(ValueError, match="corridor"):
+        mz.parse_maze("""
+            #####
+            #.E.#
+            #.###
+            #S###
+        """, "branch")
+
+
+# --- simulation semantics --------------------------------------------------------------------
+
+def test_neighbours_follow_direction_order():
+    path = {(0, 0), (-1, 0), (0, 1), (0, -1), (1, 0)}
+    assert mz.neighbours(path, (0, 0)).tolist() == [1, 1, 1, 1]
+    assert mz.neighbours({(-1, 0)}, (0, 0)).tolist() == [1, 0, 0, 0]
+    assert mz.neighbours({(0, -1)}, (0, 0)).tolist() == [0, 0, 1, 0]
+    assert mz.neighbours({(1, 0)}, (0, 0)).tolist() == [0, 0, 0, 1]
+
+
+def test_simulate_matches_hand_computed_update():
+    """h_{t+1} = W x_t + U h_t + b from h_0 = e_up, checked step by step on a tiny maze."""
+    rng = np.random.default_rng(1)
+    W, U, b = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4)
+    maze = mz.Maze("line", ((0, 0), (-1, 0), (-2, 0)))
+    h1 = W @ np.array([1.0, 0, 0, 0]) + U @ np.array([1.0, 0, 0, 0]) + b
+    outcome = mz.simulate(maze, W, U, b)
+    if int(np.argmax(h1)) != mz.UP:
+        assert outcome.step == 0 and np.allclose(outcome.h, h1)
+    else:
+        h2 = W @ np.array([1.0, 0, 0, 1]) + U @ h1 + b
+        assert outcome.solved == (int(np.argmax(h2)) == mz.UP)
+
+
+def test_reference_solves_public_mazes():
+    for maze in mz.PUBLIC_MAZES:
+        assert mz.simulate(maze, *REFERENCE).solved, maze.name
+
+
+def test_naive_answer_ties_at_second_step_of_a_public_maze():
+    ties = [m for m in mz.PUBLIC_MAZES
+            if (o := mz.simulate(m, *NAIVE)).kind == "tie" and o.step == 1]
+    assert ties, "no public maze makes W = I, U = -P, b = 0 tie at its second step"
+    outcome = mz.simulate(ties[0], *NAIVE)
+    assert len(outcome.tied) == 2 and outcome.expected in outcome.tied
+
+
+def test_failure_classes_are_public():
+    """Every failure kind the hidden test reports occurs on some public maze for some weights."""
+    kinds = set()
+    for weights in [NAIVE, (np.eye(4), 0.5 * np.eye(4), np.zeros(4)), (np.eye(4), 1e200 * np.eye(4), np.zeros(4)),
+                    (np.eye(4), 0.3 * P, np.zeros(4))]:
+        for maze in mz.PUBLIC_MAZES:
+            outcome = mz.simulate(maze, *weights)
+            if not outcome.solved:
+                kinds.add(outcome.kind)
+    assert kinds == {"tie", "wrong move", "not finite"}
+
+
+def test_public_mazes_cover_every_turn_and_start():
+    pairs, starts = set(), set()
+    for maze in mz.PUBLIC_MAZES:
+        moves = maze.moves()
+        starts.add(moves[0])
+        pairs.update(zip(moves, moves[1:]))
+    every = {(a, b) for a in range(4) for b in range(4) if b != mz.OPPOSITE[a]}
+    assert pairs == every
+    assert starts == {mz.UP, mz.RIGHT, mz.LEFT}
+
+
+def test_wrong_move_is_described_and_drawn():
+    maze = next(m for m in mz.PUBLIC_MAZES if m.name == "corner")
+    outcome = mz.simulate(maze, np.eye(4), 0.3 * P, np.zeros(4))
+    assert (outcome.kind, outcome.step, outcome.taken, outcome.expected) == ("wrong move", 1, mz.DOWN, mz.RIGHT)
+    text = mz.describe_failure(maze, outcome)
+    assert "step t = 1" in text and "(row 2, col 1)" in text
+    assert "moved down (back where it came from), expected right" in text
+    drawing = mz.render(maze, outcome).splitlines()
+    assert drawing[3] == "2 #?..#" and drawing[4] == "3 #X###"  # drawing[0] numbers the columns
+
+
+def test_nonfinite_state_fails():
+    maze = mz.PUBLIC_MAZES[1]
+    outcome = mz.simulate(maze, np.eye(4), np.full((4, 4), 1e300), np.zeros(4))
+    assert not outcome.solved
+    assert outcome.kind in ("not finite", "tie")
+    outcome = mz.simulate(maze, np.eye(4), np.eye(4), np.array([np.nan, 0, 0, 0]))
+    assert outcome.kind == "not finite" and outcome.step == 0
+
+
+def test_validate_weights_accepts_ints_and_rejects_bad_returns():
+    W, U, b = mz.validate_weights((np.eye(4, dtype=int), -P.astype(int), np.zeros(4, dtype=np.int32)))
+    assert W.dtype == U.dtype == b.dtype == np.float64
+    with pytest.raises(AssertionError, match="tuple"):
+        mz.validate_weights([np.eye(4), np.eye(4)])
+    with pytest.raises(AssertionError, match="shape"):
+        mz.validate_weights((np.eye(4), np.eye(4), np.zeros((4, 1))))
+    with pytest.raises(AssertionError, match="NaN"):
+        mz.validate_weights((np.eye(4), np.eye(4), np.array([np.nan, 0, 0, 0])))
+
+
+# --- generator -------------------------------------------------------------------------------
+
+def test_generator_is_deterministic_and_seed_dependent():
+    a = maze_generator.generate(7, n_random=20, n_spiral=5, n_zigzag=5)
+    b = maze_generator.generate(7, n_random=20, n_spiral=5, n_zigzag=5)
+    c = maze_generator.generate(8, n_random=20, n_spiral=5, n_zigzag=5)
+    assert [m.cells for m in a] == [m.cells for m in b]
+    assert [m.cells for m in a] != [m.cells for m in c]
+
+
+def test_hidden_mazes_are_valid_and_as_promised():
+    mazes = maze_generator.hidden_mazes()
+    kinds = {m.kind for m in mazes}
+    assert kinds == {"random corridor", "spiral", "zig-zag"}
+    lengths = [len(m.cells) for m in mazes if m.kind == "random corridor"]
+    assert min(lengths) == 2 and max(lengths) == 80
+    assert {m.moves()[0] for m in mazes} == {mz.UP, mz.RIGHT, mz.LEFT}
+    for maze in mazes:
+        mz.check_corridor(maze.cells)
+        assert mz.simulate(maze, *REFERENCE).solved, maze.name
+
+
+def test_reference_solves_thousands_of_generated_mazes():
+    failed = []
+    count = 0
+    for seed in range(3):
+        for maze in maze_generator.generate(1000 + seed, n_random=400, n_spiral=50, n_zigzag=50):
+            mz.check_corridor(maze.cells)
+            count += 1
+            if not mz.simulate(maze, *REFERENCE).solved:
+                failed.append(maze.name)
+    assert count == 1500 and not failed
+
+
+def test_naive_answer_fails_most_hidden_mazes():
+    mazes = maze_generator.hidden_mazes()
+    solved = sum(mz.simulate(m, *NAIVE).solved for m in mazes)
+    assert solved < len(mazes) // 10
