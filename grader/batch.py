@@ -111,6 +111,7 @@ def run(course: Course, source: Path, out: Path, opts: BatchOptions,
     counts = {"total": len(subs), "graded": 0, "errors": 0, "skipped": skipped}
     if todo:
         runner.prepare_trusted()
+        runner.warm_tests(course, ids)
         _grade_all(course, todo, ids, out, opts, digest, mask, counts, progress)
     finish(course, subs, ids, out, opts)
     _kill_strays()

@@ -47,6 +47,34 @@ def prepare_trusted() -> None:
     zygote.get().ensure_running()
 
 
+def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> None:
+    """Import every test module once, with pytest's assertion rewriting.
+
+    Forked gradings inherit the imported modules, so each submission skips
+    re-reading and rewriting them (most of a grading's fixed cost).
+    """
+    import pytest
+
+    from grader.plugin import GradingPlugin
+
+    ids = list(ids) if ids else [e.id for e in course.exercises]
+    files = [f for i in ids for hidden in (False, True) for f in course.test_files(i, hidden)]
+    if not files:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = _pytest_args(course, Path(tmp), files) + ["--collect-only"]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            pytest.main(argv, plugins=[GradingPlugin(course, Path(tmp))])
+
+
+def _pytest_args(course: course_mod.Course, tmp: Path, files: list[Path]) -> list[str]:
+    ini = tmp / "pytest.ini"
+    ini.write_text("[pytest]\n", encoding="utf-8")
+    return ["-c", str(ini), "--rootdir", str(course.root), "-p", "no:cacheprovider", "-q",
+            "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", *[str(f) for f in files]]
+
+
 def file_hashes(submission_dir: Path, names: Iterable[str]) -> dict[str, str]:
     out = {}
     for name in names:
@@ -118,11 +146,7 @@ def _grade_here(submission_dir: Path, ids: list[str], suite: str, course: course
             status[ex_id] = f"missing: {', '.join(missing)} not submitted"
     if test_files:
         with tempfile.TemporaryDirectory() as tmp:
-            ini = Path(tmp) / "pytest.ini"
-            ini.write_text("[pytest]\n", encoding="utf-8")
-            argv = ["-c", str(ini), "--rootdir", str(course.root), "-p", "no:cacheprovider", "-q",
-                    "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                    *[str(f) for f in test_files]]
+            argv = _pytest_args(course, Path(tmp), test_files)
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 code = pytest.main(argv, plugins=[plugin])
         if plugin.collection_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
