@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+UP, RIGHT, LEFT, DOWN = 0, 1, 2, 3  # direction indices, usable as W[DOWN, UP] etc.
+
 
 def rnn_weights() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (W, U, b) with shapes (4, 4), (4, 4), (4,)."""
