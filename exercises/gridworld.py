@@ -1,0 +1,173 @@
+"""The course's GridWorld: a small deterministic grid environment (numpy only).
+
+A world is written as text, one character per cell:
+
+    S  start            .  free cell
+    G  goal  (terminal, reward +1)
+    X  pit   (terminal, reward -1)
+    #  wall  (cannot be entered)
+
+Example::
+
+    env = GridWorld('''
+        ...G
+        .#.X
+        S...
+    ''', step_reward=-0.01, max_steps=100)
+    state = env.reset()
+    state, reward, done = env.step(1)      # move right
+
+States are ints ``row * width + column`` for every cell (walls included, they
+are simply never visited), so a Q-table has shape ``(env.n_states,
+env.n_actions)``. Actions: 0 up, 1 right, 2 left, 3 down. A move into a wall
+or off the grid leaves the agent where it is. Entering ``G`` gives +1, entering
+``X`` gives -1 (both end the episode), every other step gives ``step_reward``.
+After ``max_steps`` steps the episode is cut off: ``step`` returns
+``done=True`` even though the agent is not in a terminal cell.
+
+The transition model (``transition``, ``is_terminal``) is public so that value
+iteration can be written against it; Q-learning must not use it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+__all__ = ["GridWorld", "ACTION_NAMES", "MOVES"]
+
+#: Action index -> (row change, column change).
+MOVES: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (0, -1), (1, 0))
+#: Action index -> name, for printing.
+ACTION_NAMES: tuple[str, ...] = ("up", "right", "left", "down")
+_CELLS = set("SG#X.")
+
+
+def _parse(layout: str) -> list[str]:
+    """Split a layout text into rows; indentation and blank edge lines are ignored."""
+    rows = [line.strip() for line in textwrap.dedent(layout).strip("\n").splitlines()]
+    rows = [row for row in rows if row]
+    if not rows:
+        raise ValueError("GridWorld layout is empty")
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"GridWorld layout row {i} has {len(row)} cells, expected {width}")
+        bad = set(row) - _CELLS
+        if bad:
+            raise ValueError(f"GridWorld layout row {i} has unknown cells {sorted(bad)}; use S G X # .")
+    text = "".join(rows)
+    if text.count("S") != 1:
+        raise ValueError("GridWorld layout needs exactly one start cell 'S'")
+    if "G" not in text:
+        raise ValueError("GridWorld layout needs at least one goal cell 'G'")
+    return rows
+
+
+class GridWorld:
+    """Deterministic grid world built from a text layout (see the module docstring).
+
+    Attributes:
+        rows: the layout, one string per grid row.
+        shape: ``(height, width)``.
+        n_states: ``height * width`` (state = row * width + column).
+        n_actions: 4 (0 up, 1 right, 2 left, 3 down).
+        start: the start state.
+        step_reward: reward of a step that does not enter G or X.
+        max_steps: an episode is cut off (``done=True``) after this many steps.
+    """
+
+    n_actions: int = 4
+
+    def __init__(self, layout: str, step_reward: float = -0.01, max_steps: int = 100) -> None:
+        self.rows: list[str] = _parse(layout)
+        self.shape: tuple[int, int] = (len(self.rows), len(self.rows[0]))
+        self.n_states: int = self.shape[0] * self.shape[1]
+        self.step_reward = float(step_reward)
+        if int(max_steps) < 1:
+            raise ValueError("max_steps must be at least 1")
+        self.max_steps = int(max_steps)
+        self.start: int = "".join(self.rows).index("S")
+        self._state: int | None = None
+        self._steps = 0
+
+    # -- the model (what value iteration needs) -------------------------------
+
+    def cell(self, state: int) -> str:
+        """The layout character of ``state`` ('S', 'G', 'X', '#' or '.')."""
+        row, col = divmod(int(state), self.shape[1])
+        return self.rows[row][col]
+
+    def is_terminal(self, state: int) -> bool:
+        """True for goal and pit cells: an episode ends when it enters one."""
+        return self.cell(state) in "GX"
+
+    def transition(self, state: int, action: int) -> tuple[int, float, bool]:
+        """Deterministic model: ``(next_state, reward, terminal)`` of ``action`` in ``state``.
+
+        Does not touch the episode; ``terminal`` does not include the
+        ``max_steps`` cut-off.
+        """
+        action = self._check_action(action)
+        height, width = self.shape
+        row, col = divmod(int(state), width)
+        d_row, d_col = MOVES[action]
+        new_row, new_col = row + d_row, col + d_col
+        if not (0 <= new_row < height and 0 <= new_col < width) or self.rows[new_row][new_col] == "#":
+            new_row, new_col = row, col
+        next_state = new_row * width + new_col
+        target = self.rows[new_row][new_col]
+        if target == "G":
+            return next_state, 1.0, True
+        if target == "X":
+            return next_state, -1.0, True
+        return next_state, self.step_reward, False
+
+    # -- the episode -----------------------------------------------------------
+
+    def reset(self) -> int:
+        """Start a new episode; returns the start state."""
+        self._state = self.start
+        self._steps = 0
+        return self._state
+
+    def step(self, action: int) -> tuple[int, float, bool]:
+        """Take ``action``; returns ``(state, reward, done)``.
+
+        ``done`` is True when a terminal cell was entered or ``max_steps``
+        steps have been taken; call ``reset()`` before the next step.
+        """
+        if self._state is None:
+            raise RuntimeError("call reset() before step(); the episode has ended or not started")
+        next_state, reward, terminal = self.transition(self._state, action)
+        self._steps += 1
+        done = terminal or self._steps >= self.max_steps
+        self._state = None if done else next_state
+        return next_state, reward, done
+
+    # -- printing ----------------------------------------------------------------
+
+    def render(self, policy: np.ndarray | None = None) -> str:
+        """The grid as text; with ``policy`` (n_states,) free cells show arrows."""
+        arrows = "↑→←↓"
+        lines = []
+        for r, row in enumerate(self.rows):
+            chars = []
+            for c, ch in enumerate(row):
+                if policy is not None and ch in "S.":
+                    chars.append(arrows[int(policy[r * self.shape[1] + c])])
+                else:
+                    chars.append(ch)
+            lines.append(" ".join(chars))
+        return "\n".join(lines)
+
+    def _check_action(self, action: int) -> int:
+        if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+            raise TypeError(f"action must be an int in 0..3, got {type(action).__name__}")
+        if not 0 <= action < self.n_actions:
+            raise ValueError(f"action must be in 0..3 (0 up, 1 right, 2 left, 3 down), got {action}")
+        return int(action)
+
+    def __repr__(self) -> str:
+        return f"GridWorld(shape={self.shape}, step_reward={self.step_reward}, max_steps={self.max_steps})"

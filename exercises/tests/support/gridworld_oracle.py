@@ -1,0 +1,191 @@
+"""Trusted side of the GridWorld exercise: value iteration and the policy check.
+
+Everything here is computed from the layout text alone, with its own parser
+and transition model, so nothing the student's sandbox returns (or a changed
+``gridworld.py``) can influence what counts as optimal. The rules are those
+of ``exercises/gridworld.py``: states ``row * width + column``, actions
+0 up, 1 right, 2 left, 3 down, moves into walls or off the grid stay, entering
+``G`` gives +1 and ``X`` gives -1 (both terminal), every other step gives
+``step_reward``.
+
+The public worlds the public tests use are defined at the bottom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MOVES = ((-1, 0), (0, 1), (0, -1), (1, 0))
+ACTION_NAMES = ("up", "right", "left", "down")
+ARROWS = "↑→←↓"
+
+
+@dataclass(frozen=True)
+class WorldCase:
+    """One grid world plus the Q-learning settings a test runs on it."""
+
+    name: str
+    layout: str
+    step_reward: float
+    gamma: float
+    max_steps: int
+    episodes: int
+    alpha: float
+    epsilon: float
+
+
+def parse_layout(layout: str) -> list[str]:
+    """Rows of the layout (surrounding whitespace and blank lines dropped)."""
+    rows = [line.strip() for line in layout.strip("\n").splitlines()]
+    rows = [row for row in rows if row]
+    assert rows and all(len(row) == len(rows[0]) for row in rows), "ragged layout"
+    assert "".join(rows).count("S") == 1, "layout needs one S"
+    return rows
+
+
+def transition_model(layout: str, step_reward: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``next_state (S, 4)``, ``reward (S, 4)``, ``terminal (S,)`` of the layout.
+
+    ``terminal[s]`` marks G and X cells (the episode ends on entering them).
+    """
+    rows = parse_layout(layout)
+    height, width = len(rows), len(rows[0])
+    n = height * width
+    next_state = np.zeros((n, 4), dtype=np.int64)
+    reward = np.zeros((n, 4))
+    terminal = np.zeros(n, dtype=bool)
+    for s in range(n):
+        r, c = divmod(s, width)
+        terminal[s] = rows[r][c] in "GX"
+        for a, (dr, dc) in enumerate(MOVES):
+            nr, nc = r + dr, c + dc
+            if not (0 <= nr < height and 0 <= nc < width) or rows[nr][nc] == "#":
+                nr, nc = r, c
+            next_state[s, a] = nr * width + nc
+            cell = rows[nr][nc]
+            reward[s, a] = 1.0 if cell == "G" else -1.0 if cell == "X" else step_reward
+    return next_state, reward, terminal
+
+
+def value_iteration(layout: str, step_reward: float, gamma: float, tol: float = 1e-13) -> np.ndarray:
+    """Optimal action values ``Q* (S, 4)``; rows of terminal and wall cells are 0."""
+    next_state, reward, terminal = transition_model(layout, step_reward)
+    q = np.zeros(next_state.shape)
+    for _ in range(100_000):
+        v = q.max(axis=1)
+        v[terminal] = 0.0
+        new_q = reward + gamma * v[next_state]
+        new_q[terminal] = 0.0
+        if np.max(np.abs(new_q - q)) < tol:
+            return new_q
+        q = new_q
+    raise RuntimeError("value iteration did not converge")
+
+
+def reachable_states(layout: str) -> list[int]:
+    """Non-terminal states reachable from S (by any sequence of moves), sorted."""
+    next_state, _, terminal = transition_model(layout, 0.0)
+    start = "".join(parse_layout(layout)).index("S")
+    seen, todo = {start}, [start]
+    while todo:
+        s = todo.pop()
+        if terminal[s]:
+            continue
+        for s2 in next_state[s]:
+            if int(s2) not in seen:
+                seen.add(int(s2))
+                todo.append(int(s2))
+    return sorted(s for s in seen if not terminal[s])
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A reachable state where the greedy action of the student's Q is not optimal."""
+
+    state: int
+    row: int
+    col: int
+    action: int
+    optimal: tuple[int, ...]
+
+
+def policy_violations(q: np.ndarray, layout: str, step_reward: float, gamma: float) -> list[Violation]:
+    """Reachable non-terminal states whose greedy action (first argmax of ``q``) is not optimal.
+
+    Any optimal action is accepted when several are (ties within 1e-9).
+    """
+    q_star = value_iteration(layout, step_reward, gamma)
+    width = len(parse_layout(layout)[0])
+    greedy = np.argmax(q, axis=1)
+    out = []
+    for s in reachable_states(layout):
+        best = q_star[s].max()
+        optimal = tuple(int(a) for a in np.flatnonzero(q_star[s] >= best - 1e-9))
+        if int(greedy[s]) not in optimal:
+            out.append(Violation(s, s // width, s % width, int(greedy[s]), optimal))
+    return out
+
+
+def render_policy(layout: str, policy: np.ndarray, mark: int | None = None) -> str:
+    """The grid with an arrow per free cell; the cell ``mark`` is drawn in brackets."""
+    rows = parse_layout(layout)
+    width = len(rows[0])
+    lines = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, ch in enumerate(row):
+            s = r * width + c
+            sym = ARROWS[int(policy[s])] if ch in "S." else ch
+            cells.append(f"[{sym}]" if s == mark else f" {sym} ")
+        lines.append("".join(cells))
+    return "\n".join(lines)
+
+
+def describe_violations(q: np.ndarray, case: WorldCase, violations: list[Violation], reveal: bool) -> str:
+    """Student-facing message; with ``reveal=False`` (hidden worlds) no layout and no optimal actions."""
+    v = violations[0]
+    n_checked = len(reachable_states(case.layout))
+    head = (
+        f"The greedy policy of your Q (argmax per row) is not optimal in {len(violations)} of "
+        f"{n_checked} reachable states of world '{case.name}'. First: state {v.state} "
+        f"(row {v.row}, column {v.col}): your greedy action is {v.action} ({ACTION_NAMES[v.action]})"
+    )
+    hint = (
+        "\nCheck the update target r + gamma * max_a' Q[s_next, a'] (0 after a terminal step), "
+        "that you continue from s_next, and that exploration is epsilon-greedy."
+    )
+    if not reveal:
+        return head + " (hidden world)." + hint
+    optimal = " or ".join(f"{a} ({ACTION_NAMES[a]})" for a in v.optimal)
+    greedy = np.argmax(q, axis=1)
+    grid = render_policy(case.layout, greedy, mark=v.state)
+    return (
+        f"{head}, optimal is {optimal}.\n"
+        f"Your greedy policy (S start, G goal, X pit, # wall; [ ] marks the state):\n{grid}" + hint
+    )
+
+
+# -- public worlds -----------------------------------------------------------------
+
+#: Settings under which the reference solution finds the optimal policy for
+#: every seed tried (checked over 100 seeds; half the episodes also suffice),
+#: in well under a second each.
+PUBLIC_WORLDS: tuple[WorldCase, ...] = (
+    WorldCase("classic", """
+        ...G
+        .#.X
+        S...
+    """, step_reward=-0.04, gamma=0.9, max_steps=100, episodes=500, alpha=0.5, epsilon=0.5),
+    WorldCase("cliff", """
+        ......
+        ......
+        SXXXXG
+    """, step_reward=-0.04, gamma=0.9, max_steps=100, episodes=1000, alpha=0.5, epsilon=0.5),
+    WorldCase("maze", """
+        S#...
+        .#.#.
+        ...#G
+    """, step_reward=0.0, gamma=0.9, max_steps=100, episodes=1000, alpha=0.5, epsilon=0.5),
+)
