@@ -70,7 +70,9 @@ def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> N
 def _pytest_args(course: course_mod.Course, tmp: Path, files: list[Path]) -> list[str]:
     ini = tmp / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
-    return ["-c", str(ini), "--rootdir", str(course.root), "-p", "no:cacheprovider", "-q",
+    # --confcutdir: conftest.py files above the course (e.g. a project's own test suite) are not the course's
+    return ["-c", str(ini), "--rootdir", str(course.root), "--confcutdir", str(course.root),
+            "-p", "no:cacheprovider", "-q",
             "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", *[str(f) for f in files]]
 
