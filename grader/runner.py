@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 import traceback
 from pathlib import Path
@@ -128,12 +129,27 @@ def _grade_forked(args: tuple) -> dict:
     return payload["result"]
 
 
+def _forget_other_courses(course: course_mod.Course) -> None:
+    """Drop test modules another course (warmed earlier in this process) left in sys.modules.
+
+    Test modules are imported under their base names (test_ex41, support...),
+    so a copy of a course graded in the same process would otherwise collide.
+    """
+    mine = tuple(str(d) + os.sep for d in (course.public_tests_dir, course.hidden_tests_dir))
+    markers = (f"{os.sep}exercises{os.sep}tests{os.sep}", f"{os.sep}autograder_tests{os.sep}")
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if any(m in path for m in markers) and not path.startswith(mine):
+            del sys.modules[name]
+
+
 def _grade_here(submission_dir: Path, ids: list[str], suite: str, course: course_mod.Course, options: dict,
                 student: str | None, mask: tuple[str, ...]) -> dict:
     import pytest
 
     from grader.plugin import GradingPlugin
 
+    _forget_other_courses(course)
     test_files = []
     for ex_id in ids:
         test_files += course.test_files(ex_id, hidden=False)
