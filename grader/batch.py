@@ -223,24 +223,29 @@ def finish(course: Course, subs: list, ids: list[str], out: Path, opts: BatchOpt
 
 
 def _kill_strays() -> None:
-    """Kill any sandbox process still alive (uids from isolation.UID_BASE up), as root on Linux."""
-    from grader import isolation
+    """Kill sandbox processes this batch's zygote started that are still alive (Linux, as root).
 
-    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+    Only processes carrying this grader's zygote token are touched: other
+    graders on the same machine keep their sandboxes.
+    """
+    from grader import isolation, zygote
+
+    token = zygote.get().token
+    if not token or not sys.platform.startswith("linux") or os.geteuid() != 0:
         return
+    needle = f"GRADE_ZYGOTE_TOKEN={token}".encode()
     uids = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        uid = int(line.split()[1])
-                        if uid >= isolation.UID_BASE:
-                            uids.add(uid)
-                        break
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle not in fh.read().split(b"\0"):
+                    continue
+            uid = os.stat(f"/proc/{entry}").st_uid
         except OSError:
             continue
+        if uid >= isolation.UID_BASE:
+            uids.add(uid)
     for uid in uids:
         isolation.kill_uid(uid)

@@ -90,9 +90,17 @@ class Server:
         self.next_id = 1
         self.output = CappedOutput(int(spec.get("output_cap", 16384)))
         self.workdir = spec["workdir"]
+        self.reply_cap = int(spec.get("reply_cap", 256 * 2**20)) - 2**16
 
     # -- handles -------------------------------------------------------
     def register(self, obj: Any) -> channel.Handle:
+        if isinstance(obj, np.ndarray):
+            # Arrays become handles only by mistake: say why they cannot be graded.
+            if type(obj) is not np.ndarray:
+                raise TypeError(f"it is a subclass of numpy.ndarray ({type(obj).__name__}); return a plain "
+                                "numpy.ndarray, e.g. np.asarray(result)")
+            raise TypeError(f"it is an array of dtype {obj.dtype}; only numeric arrays (bool, int, float, "
+                            "complex) can be graded")
         key = id(obj)
         if key not in self.ids:
             self.ids[key] = self.next_id
@@ -158,11 +166,32 @@ class Server:
                 reply = {"error": self.reply_error(exc)}
             reply["out"] = self.output.drain()
             try:
+                size = _array_bytes(reply.get("ok"))
+                if size > self.reply_cap:
+                    raise ValueError(f"it is too large: {size / 2**20:.0f} MiB of arrays, at most "
+                                     f"{self.reply_cap / 2**20:.0f} MiB can be sent back")
                 data = channel.encode(reply, to_handle=self.register)
+                if len(data) > self.reply_cap:
+                    raise ValueError(f"it is too large: {len(data) / 2**20:.0f} MiB, at most "
+                                     f"{self.reply_cap / 2**20:.0f} MiB can be sent back")
             except BaseException as exc:  # noqa: BLE001
-                data = channel.encode({"error": {"type": "BadReturn", "message": f"the result cannot be sent: {exc}",
-                                                 "traceback": ""}, "out": reply["out"]})
+                reply = {"error": {"type": "BadReturn", "message": f"the result cannot be sent back: {exc}",
+                                   "traceback": ""}, "out": reply["out"]}
+                data = channel.encode(reply)
             self.conn.send_bytes(data)
+
+
+def _array_bytes(value: Any, depth: int = 0) -> int:
+    """Bytes the arrays in ``value`` would take on the wire (strided views counted in full)."""
+    if isinstance(value, np.ndarray):
+        return int(value.size) * value.dtype.itemsize
+    if depth > 64:
+        return 0
+    if type(value) in (list, tuple):
+        return sum(_array_bytes(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return sum(_array_bytes(v, depth + 1) for v in value.values())
+    return 0
 
 
 def _preload_tree(name: str, report: dict) -> None:

@@ -14,6 +14,7 @@ import shutil
 import signal
 import tempfile
 import textwrap
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +24,8 @@ from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentC
                            StudentException, StudentTimeout)
 
 REPLY_CAPS = channel.Caps(max_bytes=256 * 2**20, max_array_bytes=256 * 2**20)
+#: Seconds after a call's deadline before a sandbox stuck mid-message is killed.
+WATCHDOG_GRACE = 2.0
 
 
 @dataclass
@@ -70,7 +73,21 @@ class _Process:
         self.uid: int | None = None
 
     def exchange(self, frame: bytes | None, timeout: float, what: str) -> dict:
-        """Send a request (or nothing) and wait for one reply frame."""
+        """Send a request (or nothing) and wait for one reply frame.
+
+        A watchdog kills the sandbox shortly after the deadline, so a sandbox
+        that sends half a frame (or stops reading a large request) cannot
+        block the grader in send/recv after poll() said data was there.
+        """
+        stopped: list[bool] = []
+
+        def hard_stop() -> None:
+            stopped.append(True)
+            self.kill_processes()
+
+        watchdog = threading.Timer(timeout + WATCHDOG_GRACE, hard_stop)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             if frame is not None:
                 self.conn.send_bytes(frame)
@@ -78,7 +95,14 @@ class _Process:
                 raise StudentTimeout(what, timeout)
             data = self.conn.recv_bytes(REPLY_CAPS.max_bytes)
         except (EOFError, OSError, BrokenPipeError) as exc:
+            if stopped:
+                raise StudentTimeout(what, timeout) from None
+            if "bad message length" in str(exc):
+                raise BadReturn(f"{what} sent back a message larger than {REPLY_CAPS.max_bytes // 2**20} MiB "
+                                "(the result is too large)") from None
             raise StudentCrash(what, f"the connection broke ({exc.__class__.__name__})") from None
+        finally:
+            watchdog.cancel()
         try:
             reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h)
         except channel.ChannelError as exc:
@@ -89,13 +113,17 @@ class _Process:
             raise StudentCrash(what, str(reply["died"])[:500])
         return reply
 
-    def kill(self) -> None:
+    def kill_processes(self) -> None:
+        """SIGKILL the monitor's process group (student processes cannot leave it) and the sandbox uid."""
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, OSError):
             pass
         if self.uid is not None:
             isolation.kill_uid(self.uid)
+
+    def kill(self) -> None:
+        self.kill_processes()
         try:
             self.conn.close()
         except OSError:
@@ -163,6 +191,9 @@ class StudentSession:
             self.output.append(out[: self.config.output_cap + 200])
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
+            if err.get("type") == "BadReturn":
+                raise BadReturn(f"{what} returned something that cannot be graded: "
+                                f"{str(err.get('message', ''))[:2000]}")
             raise StudentException(str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
                                    str(err.get("traceback", ""))[:4000])
         return self._wrap(reply.get("ok"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import signal
 import socket
@@ -120,6 +121,9 @@ class Zygote:
         self._owner = 0
         self._dir = ""
         self.address = ""
+        #: Marks every process forked from this zygote (visible in /proc/<pid>/environ
+        #: to root), so tests and tools can find leftovers of *this* grader only.
+        self.token = ""
 
     def ensure_running(self) -> None:
         with self._lock:
@@ -128,7 +132,9 @@ class Zygote:
             self._dir = tempfile.mkdtemp(prefix="grade-zygote-")
             self.address = os.path.join(self._dir, "spawn.sock")
             alive_r, alive_w = os.pipe()
-            env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+            self.token = secrets.token_hex(8)
+            env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                       GRADE_ZYGOTE_TOKEN=self.token)
             env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                                  env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             code = f"from grader.zygote import main; main({self.address!r}, {alive_r})"

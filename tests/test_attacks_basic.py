@@ -147,9 +147,9 @@ def test_hidden_tests_and_solutions_are_not_visible(mini, tmp_path):
 def test_network_is_unreachable(mini, tmp_path):
     probe = REF_ALPHA.replace(HONEST_TOTAL, '''def total(x):
     import socket
-    s = socket.socket()
-    s.settimeout(1)
     try:
+        s = socket.socket()  # refused outright by the seccomp filter where it is on
+        s.settimeout(1)
         s.connect(("127.0.0.1", 9))
     except ConnectionRefusedError:
         raise RuntimeError("loopback reachable")

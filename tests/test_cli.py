@@ -19,6 +19,10 @@ def student_copy(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "course.toml", tmp_path / "course.toml")
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises",
                     ignore=shutil.ignore_patterns("__pycache__", "*.npz"))
+    data = tmp_path / "data" / "mnist-sample"  # the release ships the training digits only
+    data.mkdir(parents=True)
+    for src in (ROOT / "data" / "mnist-sample").glob("train-*"):
+        shutil.copy(src, data / src.name)
     return tmp_path
 
 
