@@ -74,17 +74,6 @@ def write_record(out: Path, student: str, result: dict) -> None:
     os.replace(tmp, folder / RECORD)
 
 
-def error_result(course: Course, ids: list[str], student: str, reason: str) -> dict:
-    """A record for a submission that could not be graded at all: 0 points and why."""
-    result = results.build(course, ids, [], "all", student=student)
-    result["status"] = f"error: {reason}"
-    for ex in result["exercises"]:
-        ex["status"] = f"error: {reason}"
-        for part in ex["parts"]:
-            part["max_score"] = course.exercise(ex["id"]).part(part["id"]).points
-    return results.totals(result)
-
-
 def run(course: Course, source: Path, out: Path, opts: BatchOptions,
         progress: Callable[[int, int, dict], None] | None = None) -> dict:
     """Grade ``source`` into ``out``; return counts {'total','graded','errors','skipped'}."""
@@ -152,7 +141,7 @@ def _grade_all(course: Course, todo: list, ids: list[str], out: Path, opts: Batc
         if record is None or record.get("batch", {}).get("key") != _key(sub, digest):
             why = ("grading took longer than the time limit" if os.WIFSIGNALED(status)
                    else "the grader failed on this submission (see batch.log)")
-            result = error_result(course, ids, sub.student, why)
+            result = results.error_result(course, ids, why, sub.student)
             result["batch"] = {"key": _key(sub, digest)}
             write_record(out, sub.student, result)
         record = load_record(out, sub.student) or {}
@@ -170,7 +159,7 @@ def _fork_one(course: Course, sub, ids: list[str], out: Path, opts: BatchOptions
     code = 0
     try:
         if sub.error:
-            result = error_result(course, ids, sub.student, sub.error)
+            result = results.error_result(course, ids, sub.error, sub.student)
         else:
             result = runner._grade_here(sub.files_dir, ids, "all", course, opts.options, sub.student, mask)
         result["name"] = sub.name
@@ -202,7 +191,7 @@ def finish(course: Course, subs: list, ids: list[str], out: Path, opts: BatchOpt
     for sub in subs:
         record = load_record(out, sub.student)
         if record is None:
-            record = error_result(course, ids, sub.student, "not graded (the batch was interrupted)")
+            record = results.error_result(course, ids, "not graded (the batch was interrupted)", sub.student)
         records.append(record)
     if opts.manual_csv:
         records = manual.merge(records, Path(opts.manual_csv))

@@ -86,13 +86,7 @@ def not_gradable(course, ids: list[str], reason: str) -> dict:
     """The result document of a submission in which nothing could be graded: 0 points and why."""
     from grader import results
 
-    result = results.build(course, ids, [], "all")
-    result["status"] = f"error: {reason}"
-    for ex in result["exercises"]:
-        ex["status"] = f"error: {reason}"
-        for part in ex["parts"]:
-            part["max_score"] = course.exercise(ex["id"]).part(part["id"]).points
-    return results.totals(result)
+    return results.error_result(course, ids, reason)
 
 
 def exercises_to_grade(course, files_dir: Path, config: dict) -> list[str]:

@@ -44,6 +44,18 @@ def build(course: Course, exercise_ids: Iterable[str], records: list[TestRecord]
     return totals(result)
 
 
+def error_result(course: Course, exercise_ids: Iterable[str], reason: str, student: str | None = None) -> dict:
+    """The document of a submission in which nothing could be graded: 0 of the full points, and why."""
+    ids = list(exercise_ids)
+    result = build(course, ids, [], "all", student=student)
+    result["status"] = f"error: {reason}"
+    for ex in result["exercises"]:
+        ex["status"] = f"error: {reason}"
+        for part in ex["parts"]:
+            part["max_score"] = course.exercise(ex["id"]).part(part["id"]).points
+    return totals(result)
+
+
 def totals(result: dict) -> dict:
     """Recompute exercise and overall sums (after merging manual points, too)."""
     for ex in result["exercises"]:
