@@ -121,30 +121,39 @@ class Zygote:
         self._owner = 0
         self._dir = ""
         self.address = ""
+        self._ready = False
         #: Marks every process forked from this zygote (visible in /proc/<pid>/environ
         #: to root), so tests and tools can find leftovers of *this* grader only.
         self.token = ""
 
-    def ensure_running(self) -> None:
+    def ensure_running(self, wait: bool = True) -> None:
+        """Start the zygote if needed; ``wait=False`` lets it warm up while the caller imports torch."""
         with self._lock:
-            if self._proc is not None and (os.getpid() != self._owner or self._proc.poll() is None):
-                return  # a forked worker shares its parent's zygote
-            self._dir = tempfile.mkdtemp(prefix="grade-zygote-")
-            self.address = os.path.join(self._dir, "spawn.sock")
-            alive_r, alive_w = os.pipe()
-            self.token = secrets.token_hex(8)
-            env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                       GRADE_ZYGOTE_TOKEN=self.token)
-            env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
-                                                 env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-            code = f"from grader.zygote import main; main({self.address!r}, {alive_r})"
-            self._proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[alive_r], env=env,
-                                          stdin=subprocess.DEVNULL)
-            os.close(alive_r)
-            self._alive_w = alive_w
-            self._owner = os.getpid()
-            if not _wait_for(self.address, self._proc):
-                raise RuntimeError("the sandbox template process did not start")
+            mine = os.getpid() == self._owner
+            if self._proc is None or (mine and self._proc.poll() is not None):
+                self._start()
+            # a forked worker shares its parent's zygote; only the owner can poll it
+            if wait and not self._ready:
+                if not _wait_for(self.address, self._proc if mine else None):
+                    raise RuntimeError("the sandbox template process did not start")
+                self._ready = True
+
+    def _start(self) -> None:
+        self._ready = False
+        self._dir = tempfile.mkdtemp(prefix="grade-zygote-")
+        self.address = os.path.join(self._dir, "spawn.sock")
+        alive_r, alive_w = os.pipe()
+        self.token = secrets.token_hex(8)
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   GRADE_ZYGOTE_TOKEN=self.token)
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                             env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        code = f"from grader.zygote import main; main({self.address!r}, {alive_r})"
+        self._proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[alive_r], env=env,
+                                      stdin=subprocess.DEVNULL)
+        os.close(alive_r)
+        self._alive_w = alive_w
+        self._owner = os.getpid()
 
     def spawn(self, spec: dict) -> tuple[int, Connection]:
         """Fork a sandbox for ``spec``; return the monitor pid and our channel end."""
@@ -174,14 +183,14 @@ def _connect(sock: socket.socket, address: str) -> None:
     sock.connect(address)
 
 
-def _wait_for(address: str, proc: subprocess.Popen, seconds: float = 30.0) -> bool:
+def _wait_for(address: str, proc: subprocess.Popen | None, seconds: float = 30.0) -> bool:
     import time
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if os.path.exists(address):
             return True
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             return False
         time.sleep(0.005)
     return False
