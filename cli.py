@@ -36,6 +36,9 @@ class GradeGroup(click.Group):
             return command
         return _exercise_command(name)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return super().list_commands(ctx) + _exercise_ids()
+
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)

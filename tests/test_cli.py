@@ -67,6 +67,14 @@ def test_reference_scores_full_public_points_and_exit_0(student_copy, monkeypatc
         assert part["score"] == part["max_score"] > 0, part["id"]
 
 
+def test_help_lists_commands_and_exercises(monkeypatch):
+    result = invoke(["--help"], ROOT, monkeypatch)
+    assert result.exit_code == 0
+    for name in ("batch", "validate", "release", "autograder", "pack", "ex41", "qlearning"):
+        assert f"  {name} " in result.output, name
+    assert "Run the public tests of ex41." in result.output
+
+
 def test_unknown_exercise_is_a_usage_error(monkeypatch):
     result = invoke(["ex99"], ROOT, monkeypatch)
     assert result.exit_code == 2
