@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 COURSE_FILE = "course.toml"
@@ -70,7 +70,6 @@ class Course:
     sandbox_modules: tuple[str, ...] = ()
     forbidden_packages: tuple[str, ...] = ("torch", "scipy", "tensorflow", "jax", "jaxlib", "keras")
     secret_seed: str = ""
-    settings: dict = field(default_factory=dict)
 
     @property
     def exercises_dir(self) -> Path:
@@ -93,12 +92,6 @@ class Course:
             if ex.id == exercise_id:
                 return ex
         raise KeyError(exercise_id)
-
-    def exercise_of_file(self, filename: str) -> Exercise | None:
-        for ex in self.exercises:
-            if filename in ex.files or filename in ex.extra_files:
-                return ex
-        return None
 
     def test_files(self, exercise_id: str, hidden: bool) -> list[Path]:
         """The test files of one exercise, public or hidden, in a stable order."""
@@ -151,7 +144,6 @@ def load(root: Path | None = None) -> Course:
         sandbox_modules=tuple(meta.get("sandbox_modules", ())),
         forbidden_packages=tuple(meta.get("forbidden_packages", Course.forbidden_packages)),
         secret_seed=_secret_seed(root),
-        settings=meta,
     )
 
 

@@ -15,7 +15,7 @@ import signal
 import tempfile
 import textwrap
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,7 +44,6 @@ class SandboxConfig:
     import_timeout: float = 20.0
     memory_mb: int = 2048
     output_cap: int = 16384
-    notes: list[str] = field(default_factory=list)
 
 
 class _Process:
@@ -142,7 +141,6 @@ class StudentSession:
         self.failed: dict[str, ImportFailed] = {}  # module name -> why it cannot load
         self.output: list[str] = []
         self.isolation: dict = {}
-        self.restarts = 0
         for name in config.files:
             problem = staticcheck.check_file(config.submission_dir / name, numpy_only=name in config.numpy_only,
                                              forbidden=config.forbidden)
@@ -166,13 +164,8 @@ class StudentSession:
             self.modules = {}
         return self.proc
 
-    def restart(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc = None
-            self.restarts += 1
-
     def close(self) -> None:
+        """Kill the sandbox; the next request starts a fresh one."""
         if self.proc is not None:
             self.proc.kill()
             self.proc = None
@@ -184,7 +177,7 @@ class StudentSession:
         try:
             reply = proc.exchange(frame, timeout, what)
         except (StudentTimeout, StudentCrash, BadReturn):
-            self.restart()
+            self.close()
             raise
         out = reply.get("out")
         if isinstance(out, str) and out:
