@@ -123,6 +123,12 @@ class Server:
             return getattr(request["obj"], request["name"])
         if op == "call":
             return request["obj"](*request.get("args", ()), **request.get("kwargs", {}))
+        if op == "callattr":  # obj.name(...) in one round trip
+            function = getattr(request["obj"], request["name"])
+            if not callable(function):
+                raise TypeError(f"{request['name']} is not a function or method "
+                                f"(it is of type {type(function).__name__})")
+            return function(*request.get("args", ()), **request.get("kwargs", {}))
         if op == "run":
             namespace: dict = {"__name__": "grader_driver"}
             exec(compile(request["source"], "<grader driver>", "exec"), namespace)
@@ -194,6 +200,20 @@ def _array_bytes(value: Any, depth: int = 0) -> int:
     return 0
 
 
+def preload_standard_library() -> None:
+    """Import PRELOAD (the zygote does this once; every sandbox inherits the modules)."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def _reseed() -> None:
+    """Fresh global random states: forks of one template would otherwise all draw the same numbers."""
+    import random
+
+    random.seed()
+    np.random.seed()
+
+
 def _preload_tree(name: str, report: dict) -> None:
     """Import a course module and, for a package, all its submodules."""
     import pkgutil
@@ -210,8 +230,7 @@ def serve(conn: Any, spec: dict) -> None:
     """Entry point of a sandbox process: wall in, preload, drop privileges, serve."""
     report = isolation.enter(spec, conn.fileno())
     sys.path[:0] = list(spec.get("course_paths", ()))
-    for name in PRELOAD:
-        importlib.import_module(name)
+    preload_standard_library()  # a no-op when forked from the zygote, which did it once
     for name in spec.get("preload", ()):
         _preload_tree(name, report)
     del sys.path[:len(spec.get("course_paths", ()))]
@@ -223,6 +242,7 @@ def serve(conn: Any, spec: dict) -> None:
         if name.split(".")[0] in spec.get("forbidden", ()):
             del sys.modules[name]
     linecache.clearcache()
+    _reseed()
     server = Server(conn, spec)
     sys.stdout = sys.stderr = sys.__stdout__ = sys.__stderr__ = server.output  # type: ignore[misc]
     np.seterr(all="warn")

@@ -14,17 +14,17 @@ import shutil
 import signal
 import tempfile
 import textwrap
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import channel, isolation, staticcheck
+from grader import channel, framing, isolation, staticcheck
 from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentCrash,
                            StudentException, StudentTimeout)
 
 REPLY_CAPS = channel.Caps(max_bytes=256 * 2**20, max_array_bytes=256 * 2**20)
-#: Seconds after a call's deadline before a sandbox stuck mid-message is killed.
+#: Seconds after a call's deadline for the rest of a reply that has started (or a request to be taken).
 WATCHDOG_GRACE = 2.0
 
 
@@ -65,6 +65,8 @@ class _Process:
         }
         try:
             self.pid, self.conn = zygote.get().spawn(spec)
+            self.fd = self.conn.fileno()
+            framing.prepare(self.fd)
         except (OSError, RuntimeError, ValueError) as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise SandboxUnavailable(f"could not start the sandbox: {exc}") from exc
@@ -74,34 +76,23 @@ class _Process:
     def exchange(self, frame: bytes | None, timeout: float, what: str) -> dict:
         """Send a request (or nothing) and wait for one reply frame.
 
-        A watchdog kills the sandbox shortly after the deadline, so a sandbox
-        that sends half a frame (or stops reading a large request) cannot
-        block the grader in send/recv after poll() said data was there.
+        The reply must start within ``timeout`` and be complete shortly after,
+        so a sandbox that sends half a frame (or stops reading a large
+        request) cannot block the grader; on a deadline the sandbox is killed.
         """
-        stopped: list[bool] = []
-
-        def hard_stop() -> None:
-            stopped.append(True)
-            self.kill_processes()
-
-        watchdog = threading.Timer(timeout + WATCHDOG_GRACE, hard_stop)
-        watchdog.daemon = True
-        watchdog.start()
+        deadline = time.monotonic() + timeout
         try:
             if frame is not None:
-                self.conn.send_bytes(frame)
-            if not self.conn.poll(timeout):
-                raise StudentTimeout(what, timeout)
-            data = self.conn.recv_bytes(REPLY_CAPS.max_bytes)
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            if stopped:
-                raise StudentTimeout(what, timeout) from None
-            if "bad message length" in str(exc):
-                raise BadReturn(f"{what} sent back a message larger than {REPLY_CAPS.max_bytes // 2**20} MiB "
-                                "(the result is too large)") from None
+                framing.send(self.fd, frame, deadline + WATCHDOG_GRACE)
+            data = framing.recv(self.fd, deadline, deadline + WATCHDOG_GRACE, REPLY_CAPS.max_bytes)
+        except framing.FrameTimeout:
+            self.kill_processes()
+            raise StudentTimeout(what, timeout) from None
+        except framing.FrameTooLarge:
+            raise BadReturn(f"{what} sent back a message larger than {REPLY_CAPS.max_bytes // 2**20} MiB "
+                            "(the result is too large)") from None
+        except (EOFError, OSError) as exc:
             raise StudentCrash(what, f"the connection broke ({exc.__class__.__name__})") from None
-        finally:
-            watchdog.cancel()
         try:
             reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h)
         except channel.ChannelError as exc:
@@ -119,7 +110,7 @@ class _Process:
         except (ProcessLookupError, PermissionError, OSError):
             pass
         if self.uid is not None:
-            isolation.kill_uid(self.uid)
+            isolation.kill_uid(self.uid, killed_group=self.pid)
 
     def kill(self) -> None:
         self.kill_processes()
@@ -138,6 +129,7 @@ class StudentSession:
         self.proc: _Process | None = None
         self.generation = 0
         self.modules: dict[str, Any] = {}          # module name -> handle, this generation
+        self.callables: set[tuple[str, str]] = set()  # (module, name) known callable, this generation
         self.failed: dict[str, ImportFailed] = {}  # module name -> why it cannot load
         self.output: list[str] = []
         self.isolation: dict = {}
@@ -161,7 +153,7 @@ class StudentSession:
             self.isolation = proc.report
             self.proc = proc
             self.generation += 1
-            self.modules = {}
+            self.modules, self.callables = {}, set()
         return self.proc
 
     def close(self) -> None:
@@ -261,14 +253,30 @@ def _unwrap(value: Any) -> Any:
 
 
 class RemoteModule:
-    """A student module: attribute access yields its functions and classes."""
+    """A student module: attribute access yields its functions and classes.
+
+    The first access to a name in a sandbox generation fetches it (one round
+    trip); once it is known to be callable, later accesses return a
+    `_ModuleFunction` that looks the name up afresh inside each call, so a
+    call costs one round trip, not two.
+    """
 
     def __init__(self, session: StudentSession, name: str, timeout: float | None) -> None:
         self._session, self._name, self._timeout = session, name, timeout
 
-    def __getattr__(self, attr: str) -> "RemoteObject":
+    def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
+        session = self._session
+        session.module_handle(self._name)
+        if (self._name, attr) in session.callables:
+            return _ModuleFunction(self, attr)
+        value = self._fetch(attr)
+        if isinstance(value, RemoteObject) and value.callable:
+            session.callables.add((self._name, attr))
+        return value
+
+    def _fetch(self, attr: str) -> Any:
         session = self._session
         module = session.module_handle(self._name)
         value = session.request({"op": "getattr", "obj": module._handle_for_send(), "name": attr},
@@ -290,6 +298,10 @@ class RemoteObject:
     @property
     def type_name(self) -> str:
         return self._handle.type_name
+
+    @property
+    def callable(self) -> bool:
+        return self._handle.callable
 
     def _handle_for_send(self) -> channel.Handle:
         if self._generation != self._session.generation or self._session.proc is None:
@@ -326,15 +338,54 @@ class RemoteObject:
         return f"<{self._handle.type_name} in the sandbox>"
 
 
+class _ModuleFunction(RemoteObject):
+    """A callable name of a student module, looked up inside each call (one round trip per call).
+
+    Used like the function itself; anything other than calling it (its
+    type, passing it to a driver) fetches the object first.
+    """
+
+    def __init__(self, module: RemoteModule, attr: str) -> None:
+        self._module, self._attr, self._resolved = module, attr, None
+        self._session = module._session
+        self._label = f"{module._name}.{attr}"
+        self._timeout = module._timeout
+
+    def _target(self) -> RemoteObject:
+        if self._resolved is None:
+            value = self._module._fetch(self._attr)
+            if not isinstance(value, RemoteObject):
+                raise BadReturn(f"{self._label} is not a function or class "
+                                f"(it is of type {type(value).__name__})")
+            self._resolved = value
+        return self._resolved
+
+    @property
+    def _handle(self) -> channel.Handle:  # type: ignore[override]
+        return self._target()._handle
+
+    @property
+    def _generation(self) -> int:  # type: ignore[override]
+        return self._target()._generation
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _call_attr(self._session, self._session.module_handle(self._module._name), self._attr,
+                          args, kwargs, self._timeout, f"{self._label}(...)")
+
+
 class _Method:
-    """`obj.name(...)` on a RemoteObject: fetch the bound method, then call it."""
+    """`obj.name(...)` on a RemoteObject: one round trip that looks up and calls the method."""
 
     def __init__(self, obj: RemoteObject, name: str) -> None:
         self._obj, self._name = obj, name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        method = self._obj.attr(self._name)
-        if not isinstance(method, RemoteObject):
-            raise BadReturn(f"{self._obj._label}.{self._name} is not a method")
-        return method(*args, **kwargs)
+        return _call_attr(self._obj._session, self._obj, self._name, args, kwargs, self._obj._timeout,
+                          f"{self._obj._label}.{self._name}(...)")
 
+
+def _call_attr(session: StudentSession, obj: RemoteObject, name: str, args: tuple, kwargs: dict,
+               timeout: float | None, what: str) -> Any:
+    message = {"op": "callattr", "obj": obj._handle_for_send(), "name": name, "args": _unwrap(args),
+               "kwargs": _unwrap(kwargs)}
+    return session.request(message, timeout or session.config.call_timeout, what)
