@@ -541,8 +541,41 @@ def install_seccomp() -> str:
 
 # -- cleanup ------------------------------------------------------------------------------------
 
-def kill_uid(uid: int) -> None:
+def _processes_outside_group(uid: int, group: int) -> bool:
+    """Does a process of ``uid`` exist outside process group ``group``? True if /proc cannot tell."""
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return True
+    for pid in entries:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                status = fh.read()
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        except OSError:
+            return True
+        uids = next((line.split()[1:] for line in status.splitlines() if line.startswith(b"Uid:")), None)
+        if uids is None:
+            return True
+        if str(uid).encode() not in uids:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()   # after "pid (comm) ": state ppid pgrp ...
+        if len(fields) < 3 or int(fields[2]) != group:
+            return True
+    return False
+
+
+def kill_uid(uid: int, killed_group: int | None = None) -> None:
     """Kill every process that runs as ``uid`` (leftovers of a sandbox), as root.
+
+    ``killed_group``: a process group that was just sent SIGKILL. If every
+    process of ``uid`` is in it, there is nothing left to do: they are dying,
+    and a process with SIGKILL pending cannot complete a fork. This check
+    reads /proc (a few ms) instead of forking the large grader process
+    (~30 ms), which matters five times per graded submission.
 
     A short-lived child takes the uid and signals everything it may signal,
     which is exactly the processes of that uid, double-forked daemons in
@@ -554,6 +587,8 @@ def kill_uid(uid: int) -> None:
     grader's memory through it.
     """
     if not hasattr(os, "fork") or os.geteuid() != 0 or uid < UID_BASE:
+        return
+    if killed_group is not None and not _processes_outside_group(uid, killed_group):
         return
     pid = os.fork()
     if pid == 0:

@@ -56,7 +56,9 @@ def describe_status(status: int) -> str:
 def main(address: str, alive_fd: int) -> None:
     """Zygote loop: serve spawn requests until the grader goes away."""
     import numpy  # noqa: F401 - the point of the template
-    from grader import sandbox  # noqa: F401 - loaded once, inherited by every fork
+    from grader import sandbox  # loaded once, inherited by every fork
+
+    sandbox.preload_standard_library()  # ~30 ms less per sandbox start
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -142,8 +142,10 @@ def test_seccomp_in_a_real_process():
 # -- uid separation and cleanup -----------------------------------------------------------------
 
 @pytest.mark.skipif(not ROOT, reason="needs root")
-def test_kill_uid_catches_a_double_forked_setsid_daemon():
-    uid = isolation.UID_BASE + 900000 + os.getpid() % 50000
+@pytest.mark.parametrize("with_group", [False, True], ids=["sweep", "group-check-first"])
+def test_kill_uid_catches_a_double_forked_setsid_daemon(with_group):
+    """With ``killed_group`` the sweep first checks /proc: a daemon outside that group must still die."""
+    uid = isolation.UID_BASE + 900000 + os.getpid() % 50000 + with_group
 
     def child() -> dict:
         os.setgroups([])
@@ -160,8 +162,15 @@ def test_kill_uid_catches_a_double_forked_setsid_daemon():
         return {"started": True}
 
     assert in_child(child) == {"started": True}
-    assert _pids_of(uid), "the daemon should be running before the kill"
-    isolation.kill_uid(uid)
+    pids = _pids_of(uid)
+    assert pids, "the daemon should be running before the kill"
+    if with_group:
+        own_group = os.getpgid(pids[0])
+        assert not isolation._processes_outside_group(uid, own_group)
+        assert isolation._processes_outside_group(uid, os.getpgid(0))
+        isolation.kill_uid(uid, killed_group=os.getpgid(0))
+    else:
+        isolation.kill_uid(uid)
     deadline = time.monotonic() + 3
     while _pids_of(uid) and time.monotonic() < deadline:
         time.sleep(0.02)
