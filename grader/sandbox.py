@@ -226,14 +226,42 @@ def _preload_tree(name: str, report: dict) -> None:
         report["notes"].append(f"could not preload {name}: {exc}")
 
 
+def _forget_foreign(names: list[str], paths: list[str]) -> None:
+    """Drop preloaded modules (and submodules) that did not come from ``paths`` (another course's)."""
+    roots = tuple(os.path.join(os.path.abspath(p), "") for p in paths)
+    for name in names:
+        module = sys.modules.get(name)
+        origin = os.path.abspath(getattr(module, "__file__", None) or "") if module else ""
+        if module is not None and not origin.startswith(roots):
+            for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[loaded]
+
+
+def preload_course(spec: dict, report: dict) -> None:
+    """Import the course modules of ``spec`` (autodiff, ...) with forbidden packages blocked.
+
+    The zygote calls this once per course, so sandboxes inherit the modules
+    (~20 ms less per sandbox start); each sandbox calls it again, which only
+    imports what is missing or came from another course.
+    """
+    paths, names = list(spec.get("course_paths", ())), list(spec.get("preload", ()))
+    _forget_foreign(names, paths)
+    blocker = Blocker(tuple(spec.get("forbidden", ())))
+    sys.path[:0] = paths
+    sys.meta_path.insert(0, blocker)
+    try:
+        for name in names:
+            _preload_tree(name, report)
+    finally:
+        sys.meta_path.remove(blocker)
+        del sys.path[:len(paths)]
+
+
 def serve(conn: Any, spec: dict) -> None:
     """Entry point of a sandbox process: wall in, preload, drop privileges, serve."""
     report = isolation.enter(spec, conn.fileno())
-    sys.path[:0] = list(spec.get("course_paths", ()))
     preload_standard_library()  # a no-op when forked from the zygote, which did it once
-    for name in spec.get("preload", ()):
-        _preload_tree(name, report)
-    del sys.path[:len(spec.get("course_paths", ()))]
+    preload_course(spec, report)
     isolation.drop_privileges(spec, report)
     sys.dont_write_bytecode = True
     sys.path[:0] = [spec["workdir"]]

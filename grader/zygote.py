@@ -77,6 +77,7 @@ def main(address: str, alive_fd: int) -> None:
                 continue
             if len(fds) != 1:
                 continue
+            _warm_course(spec)
             pid = os.fork()
             if pid == 0:
                 server.close()
@@ -85,6 +86,29 @@ def main(address: str, alive_fd: int) -> None:
                 _monitor(fds[0], spec)
             os.close(fds[0])
             conn.sendall(json.dumps({"pid": pid}).encode())
+
+
+_WARMED: set[str] = set()
+
+
+def _warm_course(spec: dict) -> None:
+    """Import a course's sandbox modules once, here, so every sandbox inherits them.
+
+    They are public course code (the framework students build on), imported
+    with forbidden packages blocked, so the template still holds no torch
+    and no test data. A second course with modules of the same names gets
+    its own imported in each sandbox (see sandbox.preload_course).
+    """
+    from grader import sandbox
+
+    key = json.dumps([spec.get("course_paths"), spec.get("preload"), spec.get("forbidden")])
+    if key in _WARMED or not spec.get("preload"):
+        return
+    _WARMED.add(key)
+    names = list(spec.get("preload", ()))
+    if any(n in sys.modules for n in names):
+        return  # another course's modules of the same names are loaded: leave them to the sandboxes
+    sandbox.preload_course(spec, {"notes": []})
 
 
 def _monitor(fd: int, spec: dict) -> None:
