@@ -15,6 +15,7 @@ mirrored so that its first move is not down.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -178,6 +179,11 @@ def generate(seed: int, n_random: int = 240, n_spiral: int = 30, n_zigzag: int =
     return mazes
 
 
-def hidden_mazes() -> list[Maze]:
-    """The hidden maze set graded by autograder_tests/test_ex38_hidden.py."""
-    return generate(HIDDEN_SEED)
+@functools.cache
+def hidden_mazes() -> tuple[Maze, ...]:
+    """The hidden maze set graded by autograder_tests/test_ex38_hidden.py.
+
+    Generated once per process (about 0.3 s) and immutable, so every caller
+    shares it.
+    """
+    return tuple(generate(HIDDEN_SEED))

@@ -8,10 +8,14 @@ kind of failure, but never draw the maze or name the expected direction.
 import pytest
 
 import maze_generator
-from support.maze import DIRECTIONS, OPPOSITE, plural, simulate, validate_weights
+from support.maze import DIRECTIONS, OPPOSITE, plural, prepare_batch, simulate_batch, validate_weights
 
 #: Failed mazes listed in the message.
 LISTED = 5
+
+#: The hidden mazes, generated and prepared once when this module is imported (once per
+#: batch, not per submission): a grading only simulates the student's weights on them.
+HIDDEN = prepare_batch(maze_generator.hidden_mazes())
 
 
 def _explain(maze, outcome) -> str:
@@ -30,12 +34,9 @@ def _explain(maze, outcome) -> str:
 @pytest.mark.part("mazes")
 def test_hidden_mazes(student, credit):
     W, U, b = validate_weights(student.ex38_rnn_maze.rnn_weights())
-    mazes = maze_generator.hidden_mazes()
-    failed = []
-    for maze in mazes:
-        outcome = simulate(maze, W, U, b)
-        if not outcome.solved:
-            failed.append((maze, outcome))
+    mazes = HIDDEN.mazes
+    failed = [(maze, outcome) for maze, outcome in zip(mazes, simulate_batch(HIDDEN, W, U, b))
+              if not outcome.solved]
     solved = len(mazes) - len(failed)
     credit.set(solved / len(mazes))
     lines = [f"Your agent solved {solved} of {len(mazes)} hidden mazes "

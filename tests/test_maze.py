@@ -208,3 +208,75 @@ def test_naive_answer_fails_most_hidden_mazes():
     mazes = maze_generator.hidden_mazes()
     solved = sum(mz.simulate(m, *NAIVE).solved for m in mazes)
     assert solved < len(mazes) // 10
+
+
+# --- batched simulation ----------------------------------------------------------------------
+
+def _corpus_weights() -> dict[str, tuple]:
+    """rnn_weights() of every corpus submission whose weights the tests accept."""
+    out = {}
+    for path in sorted((ROOT / "tests" / "submissions" / "ex38").glob("*/ex38_rnn_maze.py")):
+        spec = importlib.util.spec_from_file_location(f"ex38_{path.parent.name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        try:
+            out[f"corpus {path.parent.name}"] = mz.validate_weights(module.rnn_weights())
+        except (AssertionError, NotImplementedError):  # stub, wrong shape, NaN: never simulated
+            continue
+    return out
+
+
+def _weight_sets() -> dict[str, tuple]:
+    """Weights that between them reach every outcome: solved, wrong move, tie, not finite."""
+    rng = np.random.default_rng(38)
+    sets = {"reference": REFERENCE, "naive (ties)": NAIVE, **_corpus_weights(),
+            "overflow": (np.eye(4), 1e200 * np.eye(4), np.zeros(4)),
+            "NaN bias": (np.eye(4), -P, np.array([np.nan, 0, 0, 0])),
+            "reference + tiny noise": tuple(w + 1e-15 * rng.standard_normal(np.shape(w)) for w in REFERENCE)}
+    for i in range(6):
+        sets[f"random {i}"] = (rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4))
+        # entries in {-1, 0, 1} (and halves): exact sums, many ties
+        sets[f"small integers {i}"] = (rng.integers(-1, 2, (4, 4)).astype(float),
+                                      rng.integers(-1, 2, (4, 4)) / 2, rng.integers(-1, 2, 4).astype(float))
+    return sets
+
+
+WEIGHT_SETS = _weight_sets()
+#: (mazes, their MazeBatch): the public and the hidden maze set.
+MAZE_SETS = [(mazes, mz.prepare_batch(mazes)) for mazes in (mz.PUBLIC_MAZES, maze_generator.hidden_mazes())]
+
+
+def _outcome_key(outcome: mz.Outcome) -> tuple:
+    """Everything an Outcome says, with h compared bit for bit."""
+    h = None if outcome.h is None else outcome.h.tobytes()
+    return outcome.solved, outcome.step, outcome.kind, outcome.taken, outcome.expected, h, tuple(outcome.tied)
+
+
+@pytest.mark.parametrize("name", WEIGHT_SETS)
+def test_simulate_batch_gives_the_outcomes_of_simulate(name):
+    """simulate_batch (what the tests grade with) == simulate (the definition), maze by maze, h bit for bit."""
+    W, U, b = WEIGHT_SETS[name]
+    for mazes, batch in MAZE_SETS:
+        batched = mz.simulate_batch(batch, W, U, b)
+        assert len(batched) == len(mazes)
+        for maze, outcome in zip(mazes, batched):
+            assert _outcome_key(outcome) == _outcome_key(mz.simulate(maze, W, U, b)), (name, maze.name)
+
+
+def test_weight_sets_reach_every_outcome():
+    """The comparison above is only meaningful if it meets every kind of outcome."""
+    kinds = set()
+    hidden = MAZE_SETS[1][1]
+    for W, U, b in WEIGHT_SETS.values():
+        kinds.update("solved" if o.solved else o.kind for o in mz.simulate_batch(hidden, W, U, b))
+    assert kinds == {"solved", "wrong move", "tie", "not finite"}
+
+
+def test_rnn_step_is_the_same_alone_and_in_a_batch():
+    rng = np.random.default_rng(7)
+    W, U, b = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4)
+    h, x = rng.standard_normal((50, 4)), rng.integers(0, 2, (50, 4)).astype(float)
+    batched = mz.rnn_step(h, x, W, U, b)
+    assert np.allclose(batched, h @ U.T + x @ W.T + b, rtol=1e-12, atol=1e-12)
+    for i in range(50):
+        assert mz.rnn_step(h[i], x[i], W, U, b).tobytes() == batched[i].tobytes()

@@ -8,20 +8,20 @@ and zig-zags. The score of each test is the share of mazes solved.
 
 import pytest
 
-from support.maze import PUBLIC_MAZES, describe_failure, simulate, validate_weights
+from support.maze import PUBLIC_MAZES, describe_failure, prepare_batch, simulate_batch, validate_weights
 
 #: Failed mazes explained with a drawing; further failures get one line each.
 DRAWN = 3
+
+#: The public mazes prepared once, at import: simulate_batch gives the outcomes of simulate.
+PUBLIC = prepare_batch(PUBLIC_MAZES)
 
 
 @pytest.mark.part("mazes")
 def test_public_mazes(student, credit):
     W, U, b = validate_weights(student.ex38_rnn_maze.rnn_weights())
-    failed = []
-    for maze in PUBLIC_MAZES:
-        outcome = simulate(maze, W, U, b)
-        if not outcome.solved:
-            failed.append((maze, outcome))
+    failed = [(maze, outcome) for maze, outcome in zip(PUBLIC_MAZES, simulate_batch(PUBLIC, W, U, b))
+              if not outcome.solved]
     solved = len(PUBLIC_MAZES) - len(failed)
     credit.set(solved / len(PUBLIC_MAZES))
     lines = [f"Your agent solved {solved} of {len(PUBLIC_MAZES)} public mazes."]

@@ -11,6 +11,12 @@ can debug their weights with the same code the grader uses::
         if not outcome.solved:
             print(describe_failure(maze, outcome))
 
+``simulate`` walks one maze step by step (the definition); the tests use
+``simulate_batch``, which walks many mazes at once and gives exactly the
+same outcomes (the update ``rnn_step`` is the same elementwise arithmetic
+in both, so even a tie by exact equality is the same; the grader's own
+tests compare the two).
+
 Conventions (see the task text and the exercise contract):
 
 - Direction order everywhere: 0 up, 1 right, 2 left, 3 down. Cells are
@@ -21,7 +27,7 @@ Conventions (see the task text and the exercise contract):
 - ``x_t`` in ``{0, 1}^4`` marks which 4-neighbours of the agent's cell lie on
   the path; ``h_0 = (1, 0, 0, 0)``; ``h_{t+1} = W x_t + U h_t + b``; the
   agent moves in direction ``argmax(h_{t+1})``, which must be unique and
-  finite.
+  finite. The update is computed in float64 term by term (``rnn_step``).
 """
 
 from __future__ import annotations
@@ -133,11 +139,31 @@ def neighbours(path: set[Cell], cell: Cell) -> np.ndarray:
     return np.array([1.0 if step_cell(cell, d) in path else 0.0 for d in range(4)])
 
 
+def matvec(M: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """M v for one vector v (4,) or for every vector of a stack (..., 4).
+
+    Summed term by term in a fixed order, M[:, 0] v_0 + M[:, 1] v_1 + ... ,
+    with elementwise float64 operations instead of a matrix product: BLAS may
+    round a matrix-vector product differently from a matrix-matrix product,
+    and a tie is exact equality, so a state must come out bit for bit the
+    same alone (``simulate``) and in a batch (``simulate_batch``).
+    """
+    out = v[..., 0, None] * M[:, 0]
+    for j in range(1, M.shape[1]):
+        out = out + v[..., j, None] * M[:, j]
+    return out
+
+
+def rnn_step(h: np.ndarray, x: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """h_{t+1} = (W x_t + U h_t) + b in float64, each product by ``matvec``."""
+    return matvec(W, x) + matvec(U, h) + b
+
+
 def simulate(maze: Maze, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> Outcome:
     """Run the RNN agent through maze; stop at the first failed step.
 
-    W, U: float64 (4, 4); b: float64 (4,). The update is computed exactly as
-    ``h = W @ x + U @ h + b`` in float64; a tie is exact equality of the
+    W, U: float64 (4, 4); b: float64 (4,). The update ``h = W x + U h + b``
+    is computed in float64 by ``rnn_step``; a tie is exact equality of the
     maximal entries.
     """
     W, U, b = (np.asarray(a, dtype=np.float64) for a in (W, U, b))
@@ -145,16 +171,94 @@ def simulate(maze: Maze, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> Outcome
     h = np.array([1.0, 0.0, 0.0, 0.0])
     with np.errstate(all="ignore"):  # overflow is reported as "not finite", not warned about
         for t, (cell, nxt) in enumerate(zip(maze.cells, maze.cells[1:])):
-            h = W @ neighbours(path, cell) + U @ h + b
-            expected = direction_between(cell, nxt)
-            if not np.all(np.isfinite(h)):
-                return Outcome(False, t, "not finite", None, expected, h.copy())
-            tied = [int(i) for i in np.flatnonzero(h == h.max())]
-            if len(tied) > 1:
-                return Outcome(False, t, "tie", None, expected, h.copy(), tied)
-            if tied[0] != expected:
-                return Outcome(False, t, "wrong move", tied[0], expected, h.copy())
+            h = rnn_step(h, neighbours(path, cell), W, U, b)
+            failure = judge_step(t, h, direction_between(cell, nxt))
+            if failure is not None:
+                return failure
     return Outcome(True)
+
+
+def judge_step(t: int, h: np.ndarray, expected: int) -> Outcome | None:
+    """None if h = h_{t+1} moves the agent in the expected direction, else the failed Outcome.
+
+    Checked in this order: h finite, argmax(h) unique (exact equality), the
+    right direction.
+    """
+    if not np.all(np.isfinite(h)):
+        return Outcome(False, t, "not finite", None, expected, h.copy())
+    tied = [int(i) for i in np.flatnonzero(h == h.max())]
+    if len(tied) > 1:
+        return Outcome(False, t, "tie", None, expected, h.copy(), tied)
+    if tied[0] != expected:
+        return Outcome(False, t, "wrong move", tied[0], expected, h.copy())
+    return None
+
+
+@dataclass(frozen=True)
+class MazeBatch:
+    """Mazes prepared for ``simulate_batch``: everything that does not depend on the weights.
+
+    mazes: the mazes, in order.
+    x: float64 (T, n, 4), x[t, i] = x_t of maze i (0 after its last step);
+        T is the number of steps of the longest maze.
+    expected: int64 (T, n), the correct direction at step t (-1 after the last step).
+    steps: int64 (n,), the number of steps of each maze.
+    """
+
+    mazes: tuple[Maze, ...]
+    x: np.ndarray
+    expected: np.ndarray
+    steps: np.ndarray
+
+
+def prepare_batch(mazes: tuple[Maze, ...] | list[Maze]) -> MazeBatch:
+    """Neighbour vectors and correct moves of every maze, padded to the longest maze.
+
+    Computed once per maze set (tests do it at import time), so a grading
+    only pays for the simulation itself.
+    """
+    mazes = tuple(mazes)
+    steps = np.array([maze.steps for maze in mazes], dtype=np.int64)
+    x = np.zeros((int(steps.max()), len(mazes), 4))
+    expected = np.full((int(steps.max()), len(mazes)), -1, dtype=np.int64)
+    for i, maze in enumerate(mazes):
+        path = set(maze.cells)
+        for t, cell in enumerate(maze.cells[:-1]):
+            x[t, i] = neighbours(path, cell)
+        expected[: maze.steps, i] = maze.moves()
+    return MazeBatch(mazes, x, expected, steps)
+
+
+def simulate_batch(batch: MazeBatch, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> list[Outcome]:
+    """``simulate`` on every maze of batch at once: one Outcome per maze, in order.
+
+    All mazes still walking take step t together (state (n, 4)); a maze
+    leaves the batch at its first failed step (same checks in the same
+    order as ``simulate``: not finite, tie, wrong move) or after its last
+    step. The outcomes are exactly those of ``simulate``: the same update
+    (``rnn_step``'s arithmetic), and each failed step is judged by ``judge_step``.
+    """
+    W, U, b = (np.asarray(a, dtype=np.float64) for a in (W, U, b))
+    outcomes = [Outcome(True) for _ in batch.mazes]
+    walking = np.arange(len(batch.mazes))                  # maze indices still walking
+    h = np.zeros((len(batch.mazes), 4))
+    h[:, UP] = 1.0                                         # h_0 of each walking maze
+    w_x = matvec(W, batch.x)                               # W x_t of every maze and step
+    with np.errstate(all="ignore"):  # overflow is reported as "not finite", not warned about
+        for t in range(batch.x.shape[0]):
+            going_on = batch.steps[walking] > t
+            walking, h = walking[going_on], h[going_on]
+            if walking.size == 0:
+                break
+            h = w_x[t, walking] + matvec(U, h) + b         # rnn_step, with W x_t done for all t at once
+            expected = batch.expected[t, walking]
+            finite = np.isfinite(h).all(axis=1)
+            top_count = (h == h.max(axis=1, keepdims=True)).sum(axis=1)
+            failed = ~finite | (top_count > 1) | (h.argmax(axis=1) != expected)
+            for k in np.flatnonzero(failed):
+                outcomes[walking[k]] = judge_step(t, h[k], int(expected[k]))
+            walking, h = walking[~failed], h[~failed]
+    return outcomes
 
 
 def render(maze: Maze, outcome: Outcome | None = None) -> str:
