@@ -13,12 +13,13 @@ their published SHA-256.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, check_labels, course_root,
+from test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, as_predict_input, check_labels, course_root,
                              mnist_idx_module)
 
 CHUNK = 10_000           # images per predict call: the official test set in one call
@@ -30,12 +31,26 @@ def load_test_set(grade_options: dict) -> tuple[np.ndarray, np.ndarray, str]:
     mnist_dir = grade_options.get("mnist_dir")
     folder = Path(mnist_dir).expanduser().resolve() if mnist_dir else course_root() / "data" / "mnist-sample"
     try:
-        images, labels = mnist_idx_module().load_mnist(folder, "test")
+        x, labels = load_test_split(folder)
     except (OSError, ValueError) as error:
         # A grader configuration problem, not the student's: fail as an internal error.
         raise RuntimeError(f"cannot load the MNIST test set for ex41 e from {folder}: {error}") from error
-    x = (images.astype(np.float32) / 255.0)[:, None, :, :]
-    return x, labels.astype(np.int64), f"{len(x)} MNIST test digits"
+    return x, labels, f"{len(x)} MNIST test digits"
+
+
+@functools.cache
+def load_test_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The test split in folder as predict receives it (read-only) and its labels; loaded once per process."""
+    images, labels = mnist_idx_module().load_mnist(folder, "test")
+    labels = labels.astype(np.int64)
+    labels.flags.writeable = False
+    return as_predict_input(images), labels
+
+
+try:
+    load_test_split(course_root() / "data" / "mnist-sample")  # the default test set: once per batch, now
+except (OSError, ValueError, RuntimeError):
+    pass  # no sample (or no course folder): reported by the test, as a configuration problem
 
 
 @pytest.mark.part("e")

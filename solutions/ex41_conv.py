@@ -9,8 +9,9 @@ Shapes used throughout (stride 1, no padding, dilation 1):
     out[b, o, i, j] = sum_{c, u, v} image[b, c, i + u, j + v] * kernel[o, c, u, v]
 
 This is cross-correlation, exactly `torch.nn.functional.conv2d`. The helpers
-are vectorised (sliding windows + einsum) because the MNIST reference
-model of part e is trained with them.
+are vectorised (im2col: sliding windows copied into one matrix, then one
+matrix product) because the MNIST reference model of part e is trained
+and evaluated with them.
 """
 
 from __future__ import annotations
@@ -20,14 +21,32 @@ import numpy as np
 from autodiff import Function, Module, Parameter, Tensor, rng
 
 
+def _patches(image: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """im2col: every kh x kw window of image as one column.
+
+    image: (B, C, H, W) -> (C * kh * kw, B * H' * W') with H' = H - kh + 1,
+    W' = W - kw + 1; row (c, u, v), column (b, i, j) holds
+    image[b, c, i + u, j + v]. Copying the windows in this order keeps the
+    copy's inner loop on long image rows (fast).
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))  # (B, C, H', W', kh, kw)
+    B, C, H_out, W_out = windows.shape[:4]
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * kh * kw, B * H_out * W_out)
+
+
 def h_conv2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Cross-correlation of a batch of images with a bank of kernels.
 
     image: (B, C, H, W), kernel: (O, C, kh, kw) -> (B, O, H - kh + 1, W - kw + 1).
+
+    With P = _patches(image): out[b, o, i, j] = sum_{(c, u, v)} kernel[o, (c, u, v)] * P[(c, u, v), (b, i, j)],
+    one matrix product (O, C*kh*kw) @ (C*kh*kw, B*H'*W').
     """
-    kh, kw = kernel.shape[2:]
-    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))  # (B, C, H', W', kh, kw)
-    return np.einsum("bcijuv,ocuv->boij", windows, kernel, optimize=True)
+    O, C, kh, kw = kernel.shape
+    B, H_out, W_out = image.shape[0], image.shape[2] - kh + 1, image.shape[3] - kw + 1
+    image = image.astype(np.result_type(image, kernel), copy=False)  # copy the windows once, in the result's dtype
+    out = kernel.reshape(O, C * kh * kw) @ _patches(image, kh, kw)     # (O, B * H' * W')
+    return out.reshape(O, B, H_out, W_out).transpose(1, 0, 2, 3)
 
 
 def h_conv2d_grad(image: np.ndarray, kernel: np.ndarray,
@@ -38,19 +57,19 @@ def h_conv2d_grad(image: np.ndarray, kernel: np.ndarray,
     Returns (grad_image (B, C, H, W), grad_kernel (O, C, kh, kw)).
 
     grad_kernel[o, c, u, v] = sum_{b, i, j} image[b, c, i + u, j + v] * grad_output[b, o, i, j]
-        (every output position contributes, summed over the batch);
+        (every output position contributes, summed over the batch): one
+        matrix product (O, B*H'*W') @ P^T with P = _patches(image);
     grad_image[b, c, y, x]  = sum_{o, u, v} grad_output[b, o, y - u, x - v] * kernel[o, c, u, v]
         (a "full" cross-correlation of the zero-padded grad_output with the
-        kernel rotated by 180 degrees).
+        kernel rotated by 180 degrees, its in and out channels swapped).
     """
-    kh, kw = kernel.shape[2:]
-    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))  # (B, C, H', W', kh, kw)
-    grad_kernel = np.einsum("boij,bcijuv->ocuv", grad_output, windows, optimize=True)
+    O, C, kh, kw = kernel.shape
+    grad_rows = grad_output.transpose(1, 0, 2, 3).reshape(O, -1)                 # (O, B * H' * W')
+    grad_kernel = (grad_rows @ _patches(image, kh, kw).T).reshape(O, C, kh, kw)
 
     padded = np.pad(grad_output, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-    g_windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))  # (B, O, H, W, kh, kw)
-    flipped = kernel[:, :, ::-1, ::-1]
-    grad_image = np.einsum("boyxuv,ocuv->bcyx", g_windows, flipped, optimize=True)
+    rotated = kernel[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)                     # (C, O, kh, kw)
+    grad_image = h_conv2d(padded, rotated)
     return grad_image, grad_kernel
 
 
