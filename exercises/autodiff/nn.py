@@ -178,22 +178,33 @@ class MaxPool2DFunction(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride):
         k, s = kernel_size, stride
-        B, C, H, W = x.shape
-        windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
-        Ho, Wo = windows.shape[2:4]                               # windows: (B, C, Ho, Wo, k, k)
-        argmax = windows.reshape(B, C, Ho, Wo, k * k).argmax(axis=-1)
-        # Position of each window's maximum in the flattened x.
-        rows = np.arange(Ho)[:, None] * s + argmax // k            # (B, C, Ho, Wo)
-        cols = np.arange(Wo)[None, :] * s + argmax % k
-        planes = np.arange(B * C).reshape(B, C, 1, 1)              # which (b, c) image plane
-        ctx.index, ctx.size, ctx.shape = (planes * H + rows) * W + cols, x.size, x.shape
-        return x.reshape(-1)[ctx.index]
+        Ho, Wo = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+        out = None
+        for u in range(k):          # the maximum of k * k strided slices: no window copies
+            for v in range(k):
+                part = x[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s]
+                out = part.copy() if out is None else np.maximum(out, part, out=out)
+        ctx.x, ctx.k, ctx.s = x, k, s
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         # Each output's gradient lands on its argmax; overlapping windows add up.
-        flat = np.bincount(ctx.index.ravel(), weights=grad.ravel(), minlength=ctx.size)
-        return flat.reshape(ctx.shape).astype(grad.dtype, copy=False)
+        index = _window_argmax(ctx.x, ctx.k, ctx.s)
+        flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=ctx.x.size)
+        return flat.reshape(ctx.x.shape).astype(grad.dtype, copy=False)
+
+
+def _window_argmax(x: np.ndarray, k: int, s: int) -> np.ndarray:
+    """Position in the flattened x of each window's (first) maximum: (B, C, Ho, Wo)."""
+    B, C, H, W = x.shape
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    Ho, Wo = windows.shape[2:4]                               # windows: (B, C, Ho, Wo, k, k)
+    argmax = windows.reshape(B, C, Ho, Wo, k * k).argmax(axis=-1)
+    rows = np.arange(Ho)[:, None] * s + argmax // k
+    cols = np.arange(Wo)[None, :] * s + argmax % k
+    planes = np.arange(B * C).reshape(B, C, 1, 1)              # which (b, c) image plane
+    return (planes * H + rows) * W + cols
 
 
 class MaxPool2D(Module):
