@@ -89,6 +89,9 @@ def _pytest_args(course: course_mod.Course, tmp: Path, files: list[Path]) -> lis
     return ["-c", str(ini), "--rootdir", str(course.root), "--confcutdir", str(course.root),
             "-p", "no:cacheprovider", "-q",
             "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
+            # hypothesis itself works without its pytest plugin, which imports all of hypothesis
+            # at the end of every session (~0.5 s of `grade ex41`) for its report
+            "-p", "no:hypothesispytest",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", *[str(f) for f in files]]
 
 
