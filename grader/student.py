@@ -8,6 +8,7 @@ decoded with caps (channel.py) and is plain data or a `RemoteObject`.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import shutil
@@ -224,7 +225,7 @@ class StudentSession:
 
     def run(self, driver: Callable, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run a driver function's source in the sandbox and return its result."""
-        source = textwrap.dedent(inspect.getsource(driver))
+        source = _driver_source(driver)
         message = {"op": "run", "source": source, "name": driver.__name__, "args": _unwrap(args),
                    "kwargs": _unwrap(kwargs)}
         return self.request(message, timeout or self.config.call_timeout, f"{driver.__name__}(...)")
@@ -237,6 +238,12 @@ class StudentSession:
         if len(text) > cap + 200:
             text = text[:cap] + f"\n[... {len(text) - cap} more characters of output not shown]"
         return text
+
+
+@functools.lru_cache(maxsize=None)
+def _driver_source(driver: Callable) -> str:
+    """A driver's source, found once per process (inspect re-tokenizes the file on every call)."""
+    return textwrap.dedent(inspect.getsource(driver))
 
 
 def _unwrap(value: Any) -> Any:
