@@ -9,13 +9,15 @@ values and do not draw the hidden worlds.
 import numpy as np
 import pytest
 
-from support.gridworld_oracle import WorldCase
+from support.gridworld_oracle import WorldCase, precompute
 from test_qlearning import (check_dqn_targets, check_epsilon_greedy, check_q_learning, check_q_update,
                             check_replay_buffer, dqn_case)
 
-#: Like PUBLIC_WORLDS: the reference finds the optimal policy for every seed
-#: tried (100 seeds per world). With half the episodes it still does on
-#: hidden-1 and hidden-2 (100 seeds) and fails once in 200 seeds on hidden-3.
+#: Episodes measured like PUBLIC_WORLDS' (1,900 seeds per world): estimated
+#: probability that a correct solution fails, with the last failure seen:
+#: hidden-1 at 2000 below 8e-7 (995), hidden-2 at 100 below 1e-19 (23: one
+#: corridor, learnt within a few dozen episodes; it had 500), hidden-3 at 3300
+#: below 4e-7 (1408; it had 3000, up to 2e-6).
 HIDDEN_WORLDS = (
     WorldCase("hidden-1", """
         S...
@@ -27,13 +29,16 @@ HIDDEN_WORLDS = (
         .....
         .#X#.
         S#G..
-    """, step_reward=-0.04, gamma=0.9, max_steps=100, episodes=500, alpha=0.5, epsilon=0.5),
+    """, step_reward=-0.04, gamma=0.9, max_steps=100, episodes=100, alpha=0.5, epsilon=0.5),
     WorldCase("hidden-3", """
         X...X
         S.#.G
         X...X
-    """, step_reward=0.0, gamma=0.9, max_steps=100, episodes=3000, alpha=0.5, epsilon=0.5),
+    """, step_reward=0.0, gamma=0.9, max_steps=100, episodes=3300, alpha=0.5, epsilon=0.5),
 )
+
+
+precompute(HIDDEN_WORLDS)
 
 
 @pytest.mark.part("q_update")
@@ -43,8 +48,12 @@ def test_q_update_hidden(student, rng, case):
 
 
 def _q_with_ties(rng: np.random.Generator) -> np.ndarray:
-    """3 to 6 actions; the maximum appears at least twice and not only at the end."""
-    k = int(rng.integers(3, 7))
+    """3 or 4 actions; the maximum appears at least twice and not only at the end.
+
+    Few actions keep the subtlest mistake ("the random action never is the greedy one", off by
+    epsilon / n_actions) visible within about a thousand calls (see check_epsilon_greedy).
+    """
+    k = int(rng.integers(3, 5))
     q = rng.normal(size=k)
     top = rng.choice(k, 2, replace=False)
     q[top] = q.max() + 1.0
@@ -55,7 +64,7 @@ def _q_with_ties(rng: np.random.Generator) -> np.ndarray:
 @pytest.mark.parametrize("case", range(2))
 def test_epsilon_greedy_hidden(student, rng, case):
     q = _q_with_ties(rng)
-    epsilon = float(rng.choice([0.15, 0.3, 0.5]))
+    epsilon = float(rng.choice([0.75, 0.8]))
     check_epsilon_greedy(student, q, epsilon, int(rng.integers(2**31)))
 
 

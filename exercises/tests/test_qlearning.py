@@ -1,8 +1,10 @@
 """Public tests for the Q-learning exercise.
 
 Expected values are computed here, outside your code, with plain NumPy.
-epsilon_greedy and ReplayBuffer.sample are checked statistically: the bounds
-are chosen so that a correct solution fails with probability below 1e-6.
+epsilon_greedy and ReplayBuffer.sample are checked statistically (Chernoff
+bounds, see "statistics" below): a correct solution fails with probability
+below 1e-6, and the number of calls is chosen so that the known mistakes fail
+with probability above 1 - 1e-6.
 q_learning runs in your sandbox on the course's GridWorld; the greedy policy
 of the Q-table you return is compared with value iteration computed here
 (support/gridworld_oracle.py). The helpers below are shared with the hidden
@@ -20,13 +22,88 @@ from grader.checks import Mistake, assert_close, describe, expect_array, raises,
 from support.gridworld_oracle import (PUBLIC_WORLDS, WorldCase, describe_violations, policy_violations,
                                       transition_model)
 
-#: Allowed probability that a correct solution fails one statistical check.
+#: Allowed probability that a correct solution fails one statistical check; also the most a named
+#: mistake may pass one with.
 FAILURE_PROBABILITY = 1e-6
 
 
-def hoeffding_bound(n_samples: int, n_events: int) -> float:
-    """t such that P(any of n_events frequencies deviates by >= t) <= FAILURE_PROBABILITY (union bound)."""
-    return math.sqrt(math.log(2 * n_events / FAILURE_PROBABILITY) / (2 * n_samples))
+# --- statistics ---------------------------------------------------------------------------------
+#
+# A statistical check counts how often each of a few events happens in n independent trials (an action
+# is chosen, a transition is in the batch) and compares the frequency f with the probability p a correct
+# solution gives it. The Chernoff bound P(f >= q) <= exp(-n KL(q || p)) for q > p (and likewise for
+# q < p), with KL the Bernoulli divergence, is much tighter than Hoeffding's exp(-2 n (q - p)^2) when p
+# is far from 1/2 and needs no slack. A check accepts when n KL(f || p) < kl_threshold(events) for every
+# event: two tails per event, union bound over the events, so a correct solution fails with probability
+# at most FAILURE_PROBABILITY.
+
+def bernoulli_kl(q, p) -> np.ndarray:
+    """KL(Bernoulli(q) || Bernoulli(p)) elementwise; inf where q is impossible under p (p = 0 < q)."""
+    q, p = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(p, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(q > 0, q * np.log(q / p), 0.0)
+        down = np.where(q < 1, (1 - q) * np.log((1 - q) / (1 - p)), 0.0)
+    return up + down
+
+
+def kl_threshold(n_events: int) -> float:
+    """c with 2 * n_events * exp(-c) = FAILURE_PROBABILITY (two Chernoff tails per event, union bound)."""
+    return math.log(2 * n_events / FAILURE_PROBABILITY)
+
+
+def frequencies_fit(freq: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+    """Per event: whether a frequency over n trials is consistent with probability p (see above)."""
+    return n * bernoulli_kl(freq, p) < kl_threshold(len(p))
+
+
+def accepted_range(p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: the frequencies frequencies_fit accepts, as (low, high) (bisection, for messages)."""
+    p = np.asarray(p, dtype=float)
+    c = kl_threshold(len(p)) / n
+    ends = []
+    for far in (np.zeros_like(p), np.ones_like(p)):
+        inside, outside = p.copy(), far.copy()        # KL(inside || p) < c <= KL(outside || p), if any
+        fits = bernoulli_kl(far, p) < c
+        for _ in range(60):
+            mid = (inside + outside) / 2
+            ok = bernoulli_kl(mid, p) < c
+            inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
+        ends.append(np.where(fits, far, inside))
+    return ends[0], ends[1]
+
+
+def chernoff_information(p, d) -> np.ndarray:
+    """max over q of min(KL(q || p), KL(q || d)) elementwise: how fast trials tell p and d apart.
+
+    The maximum is where both are equal; KL(q || p) - KL(q || d) is linear in q, so that point q* has a
+    closed form. Where d is 0 or 1, a frequency under d is exactly d, so the information is KL(d || p)
+    (and KL(p || d) where p is 0 or 1).
+    """
+    p, d = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(d, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope_up, slope_down = np.log(d / p), np.log((1 - d) / (1 - p))
+        info = bernoulli_kl(slope_down / (slope_down - slope_up), p)
+    info = np.where((d == 0) | (d == 1), bernoulli_kl(d, p), info)
+    info = np.where((p == 0) | (p == 1), bernoulli_kl(p, d), info)
+    return np.where(p == d, 0.0, info)
+
+
+def trials_to_separate(p: np.ndarray, alternatives: list[np.ndarray], multiple: int = 100) -> int:
+    """Fewest trials (a multiple of `multiple`) after which each alternative fails the check at p
+    with probability at most FAILURE_PROBABILITY.
+
+    Why this n suffices: take an event with n * C >= kl_threshold, C the Chernoff information of p and
+    d there. A frequency the check accepts has n KL(f || p) < n C, so it lies on p's side of q*, which
+    under d happens with probability at most exp(-n KL(q* || d)) = exp(-n C) <= FAILURE_PROBABILITY / 2.
+    """
+    c = kl_threshold(len(p))
+    most = 1
+    for d in alternatives:
+        info = float(chernoff_information(p, d).max())
+        if info <= 0:
+            raise ValueError("a listed alternative has the same probabilities as the correct one")
+        most = max(most, math.ceil(c / info))
+    return multiple * math.ceil(most / multiple)
 
 
 # --- q_update -----------------------------------------------------------------------------------
@@ -111,8 +188,13 @@ def test_q_update(student, rng, n_states, n_actions):
 
 # --- epsilon_greedy --------------------------------------------------------------------------------
 
-#: Calls per statistical check; with the Hoeffding bound this resolves differences of ~0.013.
-GREEDY_SAMPLES = 50_000
+# The number of calls is chosen per case by trials_to_separate: the fewest after which every listed mistake
+# (greedy_distributions) fails with probability below FAILURE_PROBABILITY. The subtlest ones differ from the
+# correct distribution by epsilon / n_actions ("the random action never is the greedy one") and by
+# 1 - epsilon ("always random") in the greedy action, so the cases use 3 or 4 actions and epsilon 0.75 or
+# 0.8: 800 to 1,700 calls instead of the 50,000 a Hoeffding bound needs for 5 actions and epsilon 0.1.
+# Avoided: epsilon = 0.5 ("epsilon swapped with 1 - epsilon" is then correct) and epsilon near 2/3 (the
+# unlisted mistake "epsilon / 2" would then look like the swapped one).
 
 
 def epsilon_greedy_driver(q_values, epsilon, seed, n):
@@ -150,7 +232,11 @@ def greedy_distributions(q: np.ndarray, epsilon: float) -> dict[str, np.ndarray]
 
 
 def check_epsilon_greedy(student, q: np.ndarray, epsilon: float, seed: int) -> None:
-    """Deterministic first-argmax at epsilon = 0, then action frequencies at epsilon."""
+    """Deterministic first-argmax at epsilon = 0, then action frequencies at epsilon.
+
+    The frequencies come from as many calls as it takes to tell every mistake of greedy_distributions from
+    a correct solution (trials_to_separate); a case where a mistake cannot be told apart raises ValueError.
+    """
     k = len(q)
     where = f"epsilon_greedy(q_values, epsilon={epsilon})" if reveal() else "epsilon_greedy(q_values, epsilon)"
     where += f" with {k} actions (q_values has ties)"
@@ -166,28 +252,31 @@ def check_epsilon_greedy(student, q: np.ndarray, epsilon: float, seed: int) -> N
             msg += "\nYour result matches a known mistake: last index of the maximum instead of the first. " \
                    "np.argmax returns the first index."
         raise AssertionError(msg)
-    actions, bad = student.run(epsilon_greedy_driver, q, epsilon, seed, GREEDY_SAMPLES)
+    dists = greedy_distributions(q, epsilon)
+    want = dists.pop("correct")
+    n = trials_to_separate(want, list(dists.values()))
+    actions, bad = student.run(epsilon_greedy_driver, q, epsilon, seed, n)
     if bad is not None:
         raise AssertionError(f"{where} returned {bad}, expected an int (an action index).")
     if actions.min() < 0 or actions.max() >= k:
         raise AssertionError(f"{where} returned action {int(actions[(actions < 0) | (actions >= k)][0])}, "
                              f"expected an index in 0..{k - 1}.")
     freq = np.bincount(actions, minlength=k) / len(actions)
-    t = hoeffding_bound(len(actions), k)
-    dists = greedy_distributions(q, epsilon)
-    want = dists.pop("correct")
-    if np.all(np.abs(freq - want) < t):
+    if np.all(frequencies_fit(freq, want, len(actions))):
         return
-    msg = f"{where}: the action frequencies over {len(actions)} calls are wrong"
-    if reveal():
-        msg += (f": got {np.round(freq, 4).tolist()}, expected {np.round(want, 4).tolist()} (each within "
-                f"{t:.4f}; a correct solution fails this with probability below {FAILURE_PROBABILITY:g}).")
+    msg = f"{where}: the action frequencies over {len(actions) if reveal() else 'many'} calls are wrong"
+    if reveal():                 # (the number of calls follows from epsilon: hidden tests do not show it)
+        low, high = accepted_range(want, len(actions))
+        ranges = ", ".join(f"{lo:.3f}..{hi:.3f}" for lo, hi in zip(low, high))
+        msg += (f": got {np.round(freq, 4).tolist()}, expected {np.round(want, 4).tolist()} (accepted per "
+                f"action: {ranges}; a correct solution fails this with probability below "
+                f"{FAILURE_PROBABILITY:g}).")
     else:
         msg += "."
     msg += (" Every action (the greedy one included) has probability epsilon / n_actions of being the random "
             "choice; the first index of the maximum gets 1 - epsilon on top.")
     for name, dist in dists.items():
-        if np.all(np.abs(freq - dist) < t):
+        if np.all(frequencies_fit(freq, dist, len(actions))):
             msg += f"\nYour result matches a known mistake: {name}."
             break
     raise AssertionError(msg)
@@ -195,8 +284,8 @@ def check_epsilon_greedy(student, q: np.ndarray, epsilon: float, seed: int) -> N
 
 @pytest.mark.part("epsilon_greedy")
 @pytest.mark.parametrize("q, epsilon", [
-    (np.array([1.0, 3.0, 3.0, 0.0]), 0.4),
-    (np.array([-1.0, 2.0, 0.5, 2.0, 2.0]), 0.1),
+    (np.array([1.0, 3.0, 3.0]), 0.75),
+    (np.array([-1.0, 2.0, 0.5, 2.0]), 0.75),
 ])
 def test_epsilon_greedy(student, rng, q, epsilon):
     check_epsilon_greedy(student, q, epsilon, int(rng.integers(2**31)))
@@ -259,7 +348,10 @@ def make_transitions(rng: np.random.Generator, count: int, state_dim: int) -> li
 def sample_driver(capacity, transitions, batch_size, seed, repeats, full):
     """Runs in the sandbox: fill a fresh buffer, then draw `repeats` samples with one Generator.
 
-    The first `full` samples come back whole, of the others only the rewards (to keep the reply small).
+    Returns (the first `full` samples whole, the rewards of the later ones stacked into one
+    (repeats - full, batch_size) array): a few large arrays are cheap to send and decode, thousands of
+    small ones are not. If a later sample is not 5 fields with a numeric (batch_size,) rewards array,
+    returns (every sample, whole or its rewards as before, None), so the grader can say what is wrong.
     """
     import numpy as np
 
@@ -274,7 +366,10 @@ def sample_driver(capacity, transitions, batch_size, seed, repeats, full):
         batch = buf.sample(batch_size, rng)
         whole = i < full or not (isinstance(batch, tuple) and len(batch) == 5)
         out.append(batch if whole else batch[2])
-    return out
+    later = out[full:]
+    if all(isinstance(r, np.ndarray) and r.shape == (batch_size,) and r.dtype.kind in "iuf" for r in later):
+        return out[:full], np.stack(later) if later else np.zeros((0, batch_size))
+    return out, None
 
 
 def check_batch(batch, transitions: list[tuple], stored: range, batch_size: int, what: str) -> list[int]:
@@ -289,49 +384,93 @@ def check_batch(batch, transitions: list[tuple], stored: range, batch_size: int,
     arrays = [expect_array(x, shape=shape, what=f"{name} from {what}", dtypes=())
               for x, name, shape in zip(batch, names, shapes)]
     states, actions, rewards, next_states, dones = arrays
-    index = [int(round(r - 0.5)) for r in rewards.astype(float)]
-    for row, i in enumerate(index):
-        if not (0 <= i < len(transitions)) or not np.isclose(rewards[row], i + 0.5):
+    nearest = np.rint(rewards.astype(float) - 0.5)          # transition i has reward i + 0.5
+    known = (nearest >= 0) & (nearest < len(transitions)) & _close(rewards, nearest + 0.5)
+    index = np.where(known, nearest, 0).astype(np.int64)
+    pushed_states, pushed_actions, _, pushed_next, pushed_dones = (np.array(f) for f in zip(*transitions))
+    together = (_close(states, pushed_states[index]).all(axis=1) & (actions == pushed_actions[index])
+                & _close(next_states, pushed_next[index]).all(axis=1)
+                & (dones.astype(bool) == pushed_dones[index]))
+    evicted = (index < stored.start) | (index >= stored.stop)
+    wrong = ~known | ~together | evicted
+    if wrong.any():                                           # the first wrong row, its first problem
+        row = int(np.argmax(wrong))
+        i = int(index[row])
+        if not known[row]:
             raise AssertionError(f"{what}: row {row} has a reward that was never pushed.")
-        s, a, _, s2, d = transitions[i]
-        if not (np.allclose(states[row], s) and actions[row] == a and np.allclose(next_states[row], s2)
-                and bool(dones[row]) == d):
+        if not together[row]:
             raise AssertionError(f"{what}: row {row} mixes fields of different transitions (its reward is that of "
                                  f"the transition pushed {_ordinal(i + 1)}, its other fields are not). Keep "
                                  "each transition together.")
-        if i not in stored:
-            raise AssertionError(f"{what} returned the transition pushed {_ordinal(i + 1)}, which must have been "
-                                 f"evicted: only the last {len(stored)} pushed transitions are stored (FIFO, the "
-                                 "oldest is dropped first).")
-    if len(set(index)) != len(index):
+        raise AssertionError(f"{what} returned the transition pushed {_ordinal(i + 1)}, which must have been "
+                             f"evicted: only the last {len(stored)} pushed transitions are stored (FIFO, the "
+                             "oldest is dropped first).")
+    if len(set(index.tolist())) != len(index):
         raise AssertionError(f"{what} returned the same transition twice in one batch. Draw distinct "
                              "transitions (rng.choice(len(buffer), batch_size, replace=False)).")
-    return index
+    return index.tolist()
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.isclose (rtol 1e-5, atol 1e-8) for finite arrays, without its overhead (it runs per batch)."""
+    return np.abs(a - b) <= 1e-8 + 1e-5 * np.abs(b)
 
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-#: Samples drawn for the uniformity check; the first FULL_SAMPLES are checked field by field.
-SAMPLE_REPEATS = 3000
+#: The first FULL_SAMPLES samples are checked field by field, the others by their rewards only.
 FULL_SAMPLES = 30
 
+#: Smallest change in the share of batches one stored transition is in that the uniformity check must catch
+#: (with probability 1 - FAILURE_PROBABILITY). Realistic non-uniform samplers are further off in every case
+#: used here: a random window of consecutive transitions (0.15 with 5 stored and batches of 2, at least 0.25
+#: in the others), the newest or the oldest transition never drawn (its whole share, 0.4 or more).
+UNIFORM_RESOLUTION = 0.15
 
-def sampled_indices(samples: list, transitions: list[tuple], stored: range, batch_size: int, what: str) -> np.ndarray:
-    """Indices (repeats, batch_size) of the sampled transitions; every batch checked."""
-    index = [check_batch(batch, transitions, stored, batch_size, what) for batch in samples[:FULL_SAMPLES]]
-    rewards = samples[FULL_SAMPLES:]
-    if any(isinstance(r, tuple) for r in rewards):
-        batch = next(r for r in rewards if isinstance(r, tuple))
-        index.append(check_batch(batch, transitions, stored, batch_size, what))
-    if rewards:
-        bad = next((r for r in rewards if not (isinstance(r, np.ndarray) and r.shape == (batch_size,)
-                                               and r.dtype.kind in "iuf")), None)
+
+def sample_repeats(n_stored: int, batch_size: int) -> int:
+    """Samples to draw: enough that a share off by UNIFORM_RESOLUTION fails (trials_to_separate).
+
+    Each stored transition is in a batch with probability batch_size / n_stored, independently per batch.
+    With batch_size == n_stored every batch holds them all and the structural checks catch any deviation.
+    """
+    share = batch_size / n_stored
+    shifted = [np.full(n_stored, q) for q in (share - UNIFORM_RESOLUTION, share + UNIFORM_RESOLUTION) if 0 <= q <= 1]
+    return max(FULL_SAMPLES, trials_to_separate(np.full(n_stored, share), shifted))
+
+
+def later_rewards(later, transitions: list[tuple], stored: range, batch_size: int, what: str) -> np.ndarray:
+    """The rewards of the samples after the first FULL_SAMPLES, as one float array (samples, batch_size).
+
+    `later` is the driver's stacked array, or (when some sample was malformed) its list of per-sample
+    rewards and whole batches, checked here one by one so the message says what is wrong.
+    """
+    if isinstance(later, list):
+        if any(isinstance(r, tuple) for r in later):
+            check_batch(next(r for r in later if isinstance(r, tuple)), transitions, stored, batch_size, what)
+        bad = next((r for r in later if not (isinstance(r, np.ndarray) and r.shape == (batch_size,)
+                                             and r.dtype.kind in "iuf")), None)
         if bad is not None:
             expect_array(bad, shape=(batch_size,), what=f"rewards from {what}", dtypes=())
             raise AssertionError(f"rewards from {what} returned {describe(bad)}, expected numbers.")
-        values = np.stack(rewards).astype(float)
+        later = np.stack(later) if later else np.zeros((0, batch_size))
+    if not (isinstance(later, np.ndarray) and later.ndim == 2 and later.shape[1] == batch_size
+            and later.dtype.kind in "iuf"):
+        raise AssertionError(f"rewards from {what} returned {describe(later)}, expected numbers.")
+    return later.astype(float)
+
+
+def sampled_indices(samples: tuple, transitions: list[tuple], stored: range, batch_size: int,
+                    what: str) -> np.ndarray:
+    """Indices (repeats, batch_size) of the sampled transitions; every batch checked."""
+    whole, later = samples
+    if later is None:
+        whole, later = whole[:FULL_SAMPLES], whole[FULL_SAMPLES:]
+    index = [check_batch(batch, transitions, stored, batch_size, what) for batch in whole]
+    values = later_rewards(later, transitions, stored, batch_size, what)
+    if values.size:
         idx = np.rint(values - 0.5).astype(np.int64)
         if not np.allclose(idx + 0.5, values) or idx.min() < 0 or idx.max() >= len(transitions):
             raise AssertionError(f"{what}: a sample has a reward that was never pushed.")
@@ -349,11 +488,30 @@ def sampled_indices(samples: list, transitions: list[tuple], stored: range, batc
     return np.array(index)
 
 
-def check_replay_buffer(student, rng: np.random.Generator, capacity: int, pushes: int, state_dim: int,
-                        batch_size: int) -> None:
-    """len and FIFO eviction through a handle, then samples (shape, distinct, FIFO, uniform), then ValueError."""
-    transitions = make_transitions(rng, pushes, state_dim)
-    stored = range(max(0, pushes - capacity), pushes)
+def fill_driver(capacity, transitions):
+    """Runs in the sandbox: push the transitions into a fresh ReplayBuffer; its __len__ after each push.
+
+    One round trip instead of two per push. Returns None if anything is unusual (a call raises, __len__
+    returns something else than an int); the grader then repeats it through a handle (check_lengths).
+    """
+    import qlearning
+
+    try:
+        buf = qlearning.ReplayBuffer(capacity)
+        lengths = []
+        for t in transitions:
+            buf.push(*t)
+            length = buf.__len__()
+            if type(length) is not int:
+                return None
+            lengths.append(length)
+    except Exception:
+        return None
+    return lengths
+
+
+def check_lengths(student, capacity: int, transitions: list[tuple]) -> None:
+    """len(buffer) after every push through a handle, so errors and wrong lengths are reported as they happen."""
     buf = student.qlearning.ReplayBuffer(capacity)
     for i, t in enumerate(transitions):
         buf.push(*t)
@@ -363,19 +521,28 @@ def check_replay_buffer(student, rng: np.random.Generator, capacity: int, pushes
             hint = " When the buffer is full, push must drop the oldest transition." if length > capacity else ""
             raise AssertionError(f"len(buffer) after {i + 1} pushes into a ReplayBuffer({capacity}) is {length}, "
                                  f"expected {want}.{hint}")
+
+
+def check_replay_buffer(student, rng: np.random.Generator, capacity: int, pushes: int, state_dim: int,
+                        batch_size: int) -> None:
+    """len and FIFO eviction, then samples (shape, distinct, FIFO, uniform), then ValueError."""
+    transitions = make_transitions(rng, pushes, state_dim)
+    stored = range(max(0, pushes - capacity), pushes)
+    if student.run(fill_driver, capacity, transitions) != [min(i + 1, capacity) for i in range(pushes)]:
+        check_lengths(student, capacity, transitions)
     seed = int(rng.integers(2**31))
     what = f"ReplayBuffer({capacity}).sample({batch_size}, rng) after {pushes} pushes"
-    samples = student.run(sample_driver, capacity, transitions, batch_size, seed, SAMPLE_REPEATS, FULL_SAMPLES)
+    samples = student.run(sample_driver, capacity, transitions, batch_size, seed,
+                          sample_repeats(len(stored), batch_size), FULL_SAMPLES)
     index = sampled_indices(samples, transitions, stored, batch_size, what)
     counts = np.bincount(index.ravel(), minlength=pushes)
     freq = counts[list(stored)] / len(index)
-    want = batch_size / len(stored)
-    t = hoeffding_bound(len(index), len(stored))
-    if np.any(np.abs(freq - want) >= t):
-        worst = int(np.argmax(np.abs(freq - want)))
+    want = np.full(len(stored), batch_size / len(stored))
+    if not np.all(frequencies_fit(freq, want, len(index))):
+        worst = int(np.argmax(bernoulli_kl(freq, want)))
         raise AssertionError(f"{what}: transitions are not drawn uniformly. Over {len(index)} samples the "
                              f"transition pushed {_ordinal(stored[worst] + 1)} was in {freq[worst]:.1%} of the "
-                             f"batches, expected {want:.1%} (every stored transition equally likely).")
+                             f"batches, expected {want[worst]:.1%} (every stored transition equally likely).")
     with raises("ValueError", what=f"ReplayBuffer({capacity}).sample({len(stored) + 1}, rng) with "
                                    f"{len(stored)} stored transitions"):
         student.run(sample_driver, capacity, transitions, len(stored) + 1, seed, 1, 1)
