@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from grader import __version__, results, runner
+from grader import __version__, results, runner, spawned
 from grader.course import Course
 
 RECORD = "grading.json"
@@ -98,10 +98,12 @@ def run(course: Course, source: Path, out: Path, opts: BatchOptions,
     mask = tuple(p for p in (str(out), str(source) if source.is_dir() else _zip_folder(source, course))
                  if p)
     counts = {"total": len(subs), "graded": 0, "errors": 0, "skipped": skipped}
-    if todo:
+    if todo and spawned.fork_available():
         runner.prepare_trusted()
         runner.warm_tests(course, ids)
         _grade_all(course, todo, ids, out, opts, digest, mask, counts, progress)
+    elif todo:
+        _grade_all_spawned(course, todo, ids, out, opts, digest, mask, counts, progress)
     finish(course, subs, ids, out, opts)
     _kill_strays()
     return counts
@@ -137,18 +139,23 @@ def _grade_all(course: Course, todo: list, ids: list[str], out: Path, opts: Batc
         if pid not in running:
             continue
         sub, _ = running.pop(pid)
-        record = load_record(out, sub.student)
-        if record is None or record.get("batch", {}).get("key") != _key(sub, digest):
-            why = ("grading took longer than the time limit" if os.WIFSIGNALED(status)
-                   else "the grader failed on this submission (see batch.log)")
-            result = results.error_result(course, ids, why, sub.student)
-            result["batch"] = {"key": _key(sub, digest)}
-            write_record(out, sub.student, result)
-        record = load_record(out, sub.student) or {}
-        counts["errors" if str(record.get("status", "")).startswith("error") else "graded"] += 1
+        _account(course, sub, ids, out, digest, counts, not os.WIFSIGNALED(status))
         done += 1
         if progress:
             progress(done, len(todo), counts)
+
+
+def _account(course: Course, sub, ids: list[str], out: Path, digest: str, counts: dict, finished: bool) -> None:
+    """Count a graded submission; write an error row if its grading left no valid record."""
+    record = load_record(out, sub.student)
+    if record is None or record.get("batch", {}).get("key") != _key(sub, digest):
+        why = ("the grader failed on this submission (see batch.log)" if finished
+               else "grading took longer than the time limit")
+        result = results.error_result(course, ids, why, sub.student)
+        result["batch"] = {"key": _key(sub, digest)}
+        write_record(out, sub.student, result)
+    record = load_record(out, sub.student) or {}
+    counts["errors" if str(record.get("status", "")).startswith("error") else "graded"] += 1
 
 
 def _fork_one(course: Course, sub, ids: list[str], out: Path, opts: BatchOptions, digest: str,
@@ -156,7 +163,12 @@ def _fork_one(course: Course, sub, ids: list[str], out: Path, opts: BatchOptions
     pid = os.fork()
     if pid:
         return pid
-    code = 0
+    os._exit(0 if _grade_one(course, sub, ids, out, opts, digest, mask) else 1)
+
+
+def _grade_one(course: Course, sub, ids: list[str], out: Path, opts: BatchOptions, digest: str,
+               mask: tuple[str, ...]) -> bool:
+    """Grade one submission and write its record; False (and a batch.log entry) if the grader failed."""
     try:
         if sub.error:
             result = results.error_result(course, ids, sub.error, sub.student)
@@ -166,11 +178,47 @@ def _fork_one(course: Course, sub, ids: list[str], out: Path, opts: BatchOptions
         result["lms"] = sub.lms
         result["batch"] = {"key": _key(sub, digest), "fingerprint": sub.fingerprint}
         write_record(out, sub.student, result)
-    except BaseException:  # noqa: BLE001 - logged for staff, the parent writes an error row
+        return True
+    except BaseException:  # noqa: BLE001 - logged for staff, the caller writes an error row
         with open(out / "batch.log", "a", encoding="utf-8") as log:
             log.write(f"--- {sub.student}\n{traceback.format_exc()}\n")
-        code = 1
-    os._exit(code)
+        return False
+
+
+def _grade_all_spawned(course: Course, todo: list, ids: list[str], out: Path, opts: BatchOptions, digest: str,
+                       mask: tuple[str, ...], counts: dict, progress: Callable | None) -> None:
+    """Without fork: `jobs` spawned worker processes, each warmed once, grade the submissions in turn.
+
+    Same grading code as the forked path; what differs is that one worker
+    grades several submissions in the same process (like `grade` in-process)
+    and the per-submission time limit is not enforced from outside (the
+    per-call limits still are).
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    jobs = opts.jobs or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_warm_worker,
+                                                initargs=(course, ids)) as pool:
+        futures = {pool.submit(_grade_one, course, sub, ids, out, opts, digest, mask): sub for sub in todo}
+        for future in concurrent.futures.as_completed(futures):
+            sub = futures[future]
+            try:
+                ok = future.result()
+            except Exception:  # noqa: BLE001 - a worker died: the row says so
+                ok = False
+            _account(course, sub, ids, out, digest, counts, ok)
+            done += 1
+            if progress:
+                progress(done, len(todo), counts)
+
+
+def _warm_worker(course: Course, ids: list[str]) -> None:
+    os.environ.setdefault("GRADER_START", "spawn")
+    runner.prepare_trusted()
+    runner.warm_tests(course, ids)
 
 
 def _enforce_timeouts(running: dict, limit: float) -> None:

@@ -2,8 +2,8 @@
 
 The sandbox side uses `multiprocessing.connection.Connection` (4-byte
 big-endian length, or -1 and an 8-byte length, then the payload); this
-module speaks the same format on a non-blocking descriptor, waiting with
-poll() until a deadline. A sandbox that stops reading a request, or sends
+module speaks the same format on a non-blocking socket, waiting with poll()
+(select() where there is no poll) until a deadline. A sandbox that stops reading a request, or sends
 half a reply and stalls, therefore cannot block the grader past its
 deadline: the caller gets `FrameTimeout` and kills the sandbox.
 
@@ -12,8 +12,8 @@ as the round trip itself, ~0.2 ms, and far more on a loaded machine).
 """
 from __future__ import annotations
 
-import os
 import select
+import socket
 import struct
 import time
 
@@ -29,42 +29,48 @@ class FrameTooLarge(Exception):
     """The peer announced a frame larger than the caller accepts."""
 
 
-def prepare(fd: int) -> None:
-    """Make ``fd`` non-blocking: every wait happens in poll() with a deadline."""
-    os.set_blocking(fd, False)
+def prepare(sock: socket.socket) -> None:
+    """Make ``sock`` non-blocking: every wait happens in poll() with a deadline."""
+    sock.setblocking(False)
 
 
-def _wait(fd: int, event: int, deadline: float) -> None:
-    poller = select.poll()
-    poller.register(fd, event | select.POLLHUP | select.POLLERR)
+def _wait(sock: socket.socket, writing: bool, deadline: float) -> None:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FrameTimeout()
-        if poller.poll(max(1, int(remaining * 1000) + 1)):
-            return
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, (select.POLLOUT if writing else select.POLLIN) | select.POLLHUP | select.POLLERR)
+            if poller.poll(max(1, int(remaining * 1000) + 1)):
+                return
+        else:  # Windows: select() works on sockets
+            ready = select.select([], [sock], [sock], remaining) if writing else \
+                select.select([sock], [], [sock], remaining)
+            if any(ready):
+                return
 
 
-def _write_all(fd: int, data: bytes | memoryview, deadline: float) -> None:
+def _write_all(sock: socket.socket, data: bytes | memoryview, deadline: float) -> None:
     view = memoryview(data)
     while view:
         try:
-            n = os.write(fd, view[:_CHUNK])
-        except BlockingIOError:
-            _wait(fd, select.POLLOUT, deadline)
+            n = sock.send(view[:_CHUNK])
+        except (BlockingIOError, InterruptedError):
+            _wait(sock, True, deadline)
             continue
         view = view[n:]
 
 
-def _read_exact(fd: int, size: int, deadline: float) -> bytearray:
+def _read_exact(sock: socket.socket, size: int, deadline: float) -> bytearray:
     buf = bytearray(size)
     view = memoryview(buf)
     pos = 0
     while pos < size:
         try:
-            n = os.readv(fd, [view[pos:pos + _CHUNK]])
-        except BlockingIOError:
-            _wait(fd, select.POLLIN, deadline)
+            n = sock.recv_into(view[pos:pos + _CHUNK])
+        except (BlockingIOError, InterruptedError):
+            _wait(sock, False, deadline)
             continue
         if n == 0:
             raise EOFError("the sandbox closed the connection")
@@ -72,23 +78,23 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytearray:
     return buf
 
 
-def send(fd: int, payload: bytes, deadline: float) -> None:
+def send(sock: socket.socket, payload: bytes, deadline: float) -> None:
     """Send one frame; FrameTimeout if the peer does not take it before ``deadline``."""
     n = len(payload)
     header = struct.pack("!i", -1) + struct.pack("!Q", n) if n > _LARGE else struct.pack("!i", n)
     if n <= 16384:
-        _write_all(fd, header + payload, deadline)
+        _write_all(sock, header + payload, deadline)
     else:
-        _write_all(fd, header, deadline)
-        _write_all(fd, payload, deadline)
+        _write_all(sock, header, deadline)
+        _write_all(sock, payload, deadline)
 
 
-def recv(fd: int, first_byte_by: float, complete_by: float, max_size: int) -> bytes:
+def recv(sock: socket.socket, first_byte_by: float, complete_by: float, max_size: int) -> bytes:
     """Receive one frame: its start must arrive by ``first_byte_by``, all of it by ``complete_by``."""
-    _wait(fd, select.POLLIN, first_byte_by)
-    (size,) = struct.unpack("!i", _read_exact(fd, 4, complete_by))
+    _wait(sock, False, first_byte_by)
+    (size,) = struct.unpack("!i", _read_exact(sock, 4, complete_by))
     if size == -1:
-        (size,) = struct.unpack("!Q", _read_exact(fd, 8, complete_by))
+        (size,) = struct.unpack("!Q", _read_exact(sock, 8, complete_by))
     if size < 0 or size > max_size:
         raise FrameTooLarge(size)
-    return bytes(_read_exact(fd, size, complete_by))
+    return bytes(_read_exact(sock, size, complete_by))

@@ -116,7 +116,9 @@ def grade(submission_dir: Path, exercises: Iterable[str] | None = None, suite: s
         raise ValueError(f"suite must be one of {SUITES}")
     args = (Path(submission_dir).resolve(), ids, suite, course, options or {}, student, tuple(mask))
     if fork is None:
-        fork = hasattr(os, "fork")
+        from grader import spawned
+
+        fork = spawned.fork_available()
     if not fork:
         return _grade_here(*args)
     return _grade_forked(args)

@@ -13,6 +13,7 @@ import inspect
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import textwrap
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import channel, framing, isolation, staticcheck
+from grader import channel, framing, isolation, spawned, staticcheck
 from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentCrash,
                            StudentException, StudentTimeout)
 
@@ -64,10 +65,14 @@ class _Process:
             "mask": list(config.mask), "memory_mb": config.memory_mb,
             "output_cap": config.output_cap, "cpu_seconds": int(max(60, 20 * config.call_timeout)),
         }
+        self.spawned: subprocess.Popen | None = None
         try:
-            self.pid, self.conn = zygote.get().spawn(spec)
-            self.fd = self.conn.fileno()
-            framing.prepare(self.fd)
+            if spawned.fork_available():
+                self.pid, self.sock = zygote.get().spawn(spec)
+            else:
+                self.spawned, self.sock = spawned.start_sandbox(spec)
+                self.pid = self.spawned.pid
+            framing.prepare(self.sock)
         except (OSError, RuntimeError, ValueError) as exc:
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise SandboxUnavailable(f"could not start the sandbox: {exc}") from exc
@@ -84,8 +89,8 @@ class _Process:
         deadline = time.monotonic() + timeout
         try:
             if frame is not None:
-                framing.send(self.fd, frame, deadline + WATCHDOG_GRACE)
-            data = framing.recv(self.fd, deadline, deadline + WATCHDOG_GRACE, REPLY_CAPS.max_bytes)
+                framing.send(self.sock, frame, deadline + WATCHDOG_GRACE)
+            data = framing.recv(self.sock, deadline, deadline + WATCHDOG_GRACE, REPLY_CAPS.max_bytes)
         except framing.FrameTimeout:
             self.kill_processes()
             raise StudentTimeout(what, timeout) from None
@@ -93,6 +98,9 @@ class _Process:
             raise BadReturn(f"{what} sent back a message larger than {REPLY_CAPS.max_bytes // 2**20} MiB "
                             "(the result is too large)") from None
         except (EOFError, OSError) as exc:
+            if self.spawned is not None:  # no monitor to tell how it ended: ask the process itself
+                spawned.kill(self.spawned)
+                raise StudentCrash(what, spawned.describe_returncode(self.spawned.returncode)) from None
             raise StudentCrash(what, f"the connection broke ({exc.__class__.__name__})") from None
         try:
             reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h)
@@ -106,6 +114,11 @@ class _Process:
 
     def kill_processes(self) -> None:
         """SIGKILL the monitor's process group (student processes cannot leave it) and the sandbox uid."""
+        if self.spawned is not None:
+            spawned.kill(self.spawned)
+            if self.uid is not None:
+                isolation.kill_uid(self.uid, killed_group=self.pid)
+            return
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError, OSError):
@@ -116,7 +129,7 @@ class _Process:
     def kill(self) -> None:
         self.kill_processes()
         try:
-            self.conn.close()
+            self.sock.close()
         except OSError:
             pass
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -12,8 +12,9 @@ the channel. So the grader can tell "your code called os._exit(3)" from "your
 code crashed with a segmentation fault", and killing the monitor's process
 group kills the sandbox.
 
-Where fork is unavailable (Windows) the grader spawns sandboxes directly
-instead (see student.py); results are the same, only slower.
+Where fork is unavailable (Windows) the grader starts each sandbox as a
+fresh interpreter instead (grader/spawned.py); results are the same, only
+slower.
 """
 from __future__ import annotations
 
@@ -181,8 +182,8 @@ class Zygote:
         self._alive_w = alive_w
         self._owner = os.getpid()
 
-    def spawn(self, spec: dict) -> tuple[int, Connection]:
-        """Fork a sandbox for ``spec``; return the monitor pid and our channel end."""
+    def spawn(self, spec: dict) -> tuple[int, socket.socket]:
+        """Fork a sandbox for ``spec``; return the monitor pid and our end of its socket."""
         self.ensure_running()
         ours, theirs = socket.socketpair()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as ctl:
@@ -193,7 +194,7 @@ class Zygote:
             while chunk := ctl.recv(4096):
                 reply += chunk
         pid = json.loads(reply)["pid"]
-        return pid, Connection(ours.detach())
+        return pid, ours
 
 
 def _connect(sock: socket.socket, address: str) -> None:

@@ -16,12 +16,11 @@ from grader import framing
 @pytest.fixture
 def pair():
     ours, theirs = socket.socketpair()
-    fd = ours.detach()
-    framing.prepare(fd)
+    framing.prepare(ours)
     peer = Connection(theirs.detach())
-    yield fd, peer
+    yield ours, peer
     peer.close()
-    os.close(fd)
+    ours.close()
 
 
 @pytest.mark.parametrize("size", [0, 5, 16384, 16385, 3 * 2**20])
