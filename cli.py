@@ -107,9 +107,10 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
         click.echo("error: --suite all needs the hidden tests (autograder_tests/), which this folder does not have",
                    err=True)
         sys.exit(EXIT_USAGE)
-    from grader import zygote
+    from grader import spawned, zygote
 
-    zygote.get().ensure_running(wait=False)  # the sandbox template warms up while torch and the tests load
+    if spawned.fork_available():
+        zygote.get().ensure_running(wait=False)  # the sandbox template warms up while torch and the tests load
     from grader import runner
     from grader.reports import terminal
 

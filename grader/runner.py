@@ -45,9 +45,10 @@ def prepare_trusted() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from grader import plugin, zygote  # noqa: F401
+    from grader import plugin, spawned, zygote  # noqa: F401
 
-    zygote.get().ensure_running()
+    if spawned.fork_available():  # without fork there is no template to start
+        zygote.get().ensure_running()
 
 
 def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> None:

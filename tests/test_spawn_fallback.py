@@ -71,3 +71,14 @@ def test_batch_without_fork_gives_the_same_grades(tmp_path):
     assert results["spawn"] == results["fork"]
     assert results["spawn-records"] == results["fork-records"]
     assert len(results["fork"]) == 5
+
+
+def test_no_template_process_is_started_without_fork():
+    code = ("from grader import runner, zygote; runner.prepare_trusted(); "
+            "print('started' if zygote.get()._proc is not None else 'none')")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GRADER_START="spawn")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == "none", proc.stderr[-2000:]
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(env, GRADER_START="fork"), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.stdout.strip() == "started", proc.stderr[-2000:]
