@@ -139,18 +139,18 @@ def _grade_all(course: Course, todo: list, ids: list[str], out: Path, opts: Batc
         if pid not in running:
             continue
         sub, _ = running.pop(pid)
-        _account(course, sub, ids, out, digest, counts, not os.WIFSIGNALED(status))
+        _account(course, sub, ids, out, digest, counts, timed_out=os.WIFSIGNALED(status))
         done += 1
         if progress:
             progress(done, len(todo), counts)
 
 
-def _account(course: Course, sub, ids: list[str], out: Path, digest: str, counts: dict, finished: bool) -> None:
+def _account(course: Course, sub, ids: list[str], out: Path, digest: str, counts: dict, timed_out: bool) -> None:
     """Count a graded submission; write an error row if its grading left no valid record."""
     record = load_record(out, sub.student)
     if record is None or record.get("batch", {}).get("key") != _key(sub, digest):
-        why = ("the grader failed on this submission (see batch.log)" if finished
-               else "grading took longer than the time limit")
+        why = ("grading took longer than the time limit" if timed_out
+               else "the grader failed on this submission (see batch.log)")
         result = results.error_result(course, ids, why, sub.student)
         result["batch"] = {"key": _key(sub, digest)}
         write_record(out, sub.student, result)
@@ -204,19 +204,17 @@ def _grade_all_spawned(course: Course, todo: list, ids: list[str], out: Path, op
                                                 initargs=(course, ids)) as pool:
         futures = {pool.submit(_grade_one, course, sub, ids, out, opts, digest, mask): sub for sub in todo}
         for future in concurrent.futures.as_completed(futures):
-            sub = futures[future]
             try:
-                ok = future.result()
-            except Exception:  # noqa: BLE001 - a worker died: the row says so
-                ok = False
-            _account(course, sub, ids, out, digest, counts, ok)
+                future.result()
+            except Exception:  # noqa: BLE001 - a worker died: _account writes the error row
+                pass
+            _account(course, futures[future], ids, out, digest, counts, timed_out=False)
             done += 1
             if progress:
                 progress(done, len(todo), counts)
 
 
 def _warm_worker(course: Course, ids: list[str]) -> None:
-    os.environ.setdefault("GRADER_START", "spawn")
     runner.prepare_trusted()
     runner.warm_tests(course, ids)
 

@@ -113,16 +113,14 @@ class _Process:
         return reply
 
     def kill_processes(self) -> None:
-        """SIGKILL the monitor's process group (student processes cannot leave it) and the sandbox uid."""
+        """SIGKILL the sandbox's process group (student processes cannot leave it) and the sandbox uid."""
         if self.spawned is not None:
             spawned.kill(self.spawned)
-            if self.uid is not None:
-                isolation.kill_uid(self.uid, killed_group=self.pid)
-            return
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
+        else:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
         if self.uid is not None:
             isolation.kill_uid(self.uid, killed_group=self.pid)
 
@@ -288,7 +286,6 @@ class RemoteModule:
         if attr.startswith("__"):
             raise AttributeError(attr)
         session = self._session
-        session.module_handle(self._name)
         if (self._name, attr) in session.callables:
             return _ModuleFunction(self, attr)
         value = self._fetch(attr)
