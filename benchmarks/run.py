@@ -44,6 +44,11 @@ ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
 ENV.pop("GRADE_COURSE_ROOT", None)
 
 
+
+def _portable(command: str) -> str:
+    """A recorded command without this machine's checkout path (results.json is committed)."""
+    return command.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -81,7 +86,7 @@ def run_ours(subs: Path, out: Path, jobs: int, only: list[str]) -> dict:
     finish = sorted(t for _, t in records.values())
     tests = [t for rec, _ in records.values() for ex in rec.get("exercises", []) for p in ex["parts"] for t in p["tests"]]
     return {
-        "command": " ".join(cmd[1:]), "exit_code": proc.returncode, "stderr_tail": stderr[-1500:],
+        "command": _portable(" ".join(cmd[1:])), "exit_code": proc.returncode, "stderr_tail": stderr[-1500:],
         "stdout_tail": stdout[-500:],
         "wall_s": wall, "graded": n, "load_before": load, "load_after": procmem.load_average(),
         "per_submission_s": wall / max(n, 1),
@@ -138,7 +143,7 @@ def run_naive(course, subs: list[Path], ids: list[str], work: Path, jobs: int) -
     per = {name: _read_naive(work / f"{name}.jsonl") for name in walls}
     call_sum = sum(v["call_s"] for v in per.values())
     return {
-        "command": " ".join(cmd[1:]) + "  (one process per submission)", "wall_s": wall, "submissions": len(walls),
+        "command": _portable(" ".join(cmd[1:])) + "  (one process per submission)", "wall_s": wall, "submissions": len(walls),
         "load_before": load, "load_after": procmem.load_average(),
         "per_submission_s": wall / max(len(walls), 1),
         "process_wall_mean_s": statistics.mean(walls.values()) if walls else None,

@@ -52,6 +52,15 @@ class Exercise:
     def modules(self) -> tuple[str, ...]:
         return tuple(Path(f).stem for f in self.files)
 
+    @property
+    def manual_parts(self) -> tuple[Part, ...]:
+        return tuple(p for p in self.parts if p.manual)
+
+    @property
+    def manual_only(self) -> bool:
+        """No code to grade: every part is a free-text answer graded by staff."""
+        return all(p.manual for p in self.parts)
+
     def part(self, part_id: str) -> Part:
         for p in self.parts:
             if p.id == part_id:
@@ -70,6 +79,8 @@ class Course:
     sandbox_modules: tuple[str, ...] = ()
     forbidden_packages: tuple[str, ...] = ("torch", "scipy", "tensorflow", "jax", "jaxlib", "keras")
     secret_seed: str = ""
+    #: Language of everything students read (grader/i18n): "de" or "en".
+    language: str = "de"
 
     @property
     def exercises_dir(self) -> Path:
@@ -144,6 +155,7 @@ def load(root: Path | None = None) -> Course:
         sandbox_modules=tuple(meta.get("sandbox_modules", ())),
         forbidden_packages=tuple(meta.get("forbidden_packages", Course.forbidden_packages)),
         secret_seed=_secret_seed(root),
+        language=str(meta.get("language", "de")),
     )
 
 
@@ -170,8 +182,9 @@ def _exercise(raw: dict, default_timeout: float, path: Path) -> Exercise:
         if p.public_share is not None and not 0 <= p.public_share <= 1:
             raise CourseError(f"{path}: {ex_id}.{p.id}: public_share must lie in [0, 1]")
     files = tuple(raw.get("files", ()))
-    if not files:
-        raise CourseError(f"{path}: exercise {ex_id} lists no files")
+    if not files and not all(p.manual for p in parts):
+        raise CourseError(f"{path}: exercise {ex_id} lists no files (only an exercise whose parts are all "
+                          "manual, free-text answers in the notebook, may have none)")
     return Exercise(
         id=ex_id,
         title=str(raw.get("title", ex_id)),

@@ -31,7 +31,7 @@ import nbformat
 
 import grader
 from grader.course import Course, Exercise
-from grader.notebook import TAG_PREFIX
+from grader.notebook import ANSWER_PLACEHOLDER, ANSWER_PREFIX, TAG_PREFIX
 
 RELEASE_NAME = "student-release.zip"
 RELEASE_FOLDER = "student-release"          # every entry lies in this folder: unzipping makes one folder
@@ -166,8 +166,13 @@ def build_notebook(course: Course, ex: Exercise) -> nbformat.NotebookNode:
     if ex.extra_files:
         extra = (" Zusätzlich gehört zur Abgabe: " + ", ".join(f"`{f}`" for f in ex.extra_files)
                  + " (siehe Aufgabentext).")
-    cells = [v4.new_markdown_cell(_template("notebook_intro.md.tmpl", title=ex.title, exercise_id=ex.id,
-                                            files=", ".join(f"`{f}`" for f in ex.files), extra_note=extra))]
+    if ex.manual_only:
+        cells = [v4.new_markdown_cell(f"# {ex.title}\n\nDiese Aufgabe hat keinen Code: Ihre Antworten gehören in "
+                                      "die markierten Antwortzellen (Zell-Tag `answer:…`) weiter unten. Abgabe: "
+                                      "`grade pack` nimmt dieses Notebook mit.")]
+    else:
+        cells = [v4.new_markdown_cell(_template("notebook_intro.md.tmpl", title=ex.title, exercise_id=ex.id,
+                                                files=", ".join(f"`{f}`" for f in ex.files), extra_note=extra))]
     task = course.exercises_dir / "tasks" / f"{ex.id}.md"
     if task.is_file():
         cells += [v4.new_markdown_cell(chunk) for chunk in _markdown_chunks(task.read_text(encoding="utf-8"))]
@@ -177,6 +182,9 @@ def build_notebook(course: Course, ex: Exercise) -> nbformat.NotebookNode:
         cells.append(v4.new_markdown_cell(f"## Ihre Datei `{name}`"))
         cells.append(v4.new_code_cell(f"%%writefile ../{name}\n{code}\n",
                                       metadata={"tags": [TAG_PREFIX + name]}))
+    cells += answer_cells(ex)
+    if ex.manual_only:
+        return _finish_notebook(ex, cells)
     imports = "\n".join(f"import {m}\nimportlib.reload({m})" for m in ex.modules)
     cells.append(v4.new_markdown_cell(_template("notebook_try.md.tmpl")))
     cells.append(v4.new_code_cell("import importlib\nimport sys\n\n"
@@ -187,6 +195,31 @@ def build_notebook(course: Course, ex: Exercise) -> nbformat.NotebookNode:
     cells.append(v4.new_code_cell(f"# entspricht `grade {ex.id}` im Terminal\n"
                                   "import sys\n\n"
                                   f"!\"{{sys.executable}}\" -m cli {ex.id}\n"))
+    return _finish_notebook(ex, cells)
+
+
+def answer_cells(ex: Exercise) -> list:
+    """A heading and one tagged Markdown answer cell per manual (free-text) part."""
+    v4 = nbformat.v4
+    cells = []
+    for part in ex.manual_parts:
+        cells.append(v4.new_markdown_cell(f"## Ihre Antwort: {part.title}\n\nSchreiben Sie Ihre Antwort in die "
+                                          f"nächste Zelle (Markdown). Sie wird mit `grade pack` abgegeben und von "
+                                          f"Tutor*innen bewertet ({_points_de(part.points)})."))
+        cells.append(v4.new_markdown_cell(ANSWER_PLACEHOLDER,
+                                          metadata={"tags": [f"{ANSWER_PREFIX}{ex.id}.{part.id}"]}))
+    return cells
+
+
+def _points_de(points: float) -> str:
+    if points == 0:
+        return "ohne Punkte, mit Rückmeldung"
+    text = f"{points:g}".replace(".", ",")
+    return f"bis zu {text} Punkt" if points == 1 else f"bis zu {text} Punkte"
+
+
+def _finish_notebook(ex: Exercise, cells: list) -> nbformat.NotebookNode:
+    v4 = nbformat.v4
     for index, cell in enumerate(cells):
         cell["id"] = _cell_id(ex, index)
     nb = v4.new_notebook(cells=cells, metadata={
