@@ -43,10 +43,16 @@ class GradeGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError:
+            from grader import course
+
             name = args[0] if args else ""
-            ids = _exercise_ids()
-            raise click.UsageError(f"unknown command or exercise {name!r}. Exercises: {', '.join(ids) or '(none)'}; "
-                                   "see 'grade --help'.") from None
+            try:
+                ids = [e.id for e in course.load().exercises]
+            except course.CourseError as exc:
+                raise click.UsageError(f"Unbekannter Befehl {name!r}, und hier ist kein Kurs, in dem eine Aufgabe "
+                                       f"dieses Namens stehen könnte: {exc}") from None
+            raise click.UsageError(f"Unbekannter Befehl oder unbekannte Aufgabe {name!r}. Aufgaben: "
+                                   f"{', '.join(ids) or '(keine)'}; siehe 'grade --help'.") from None
 
 
 def _exercise_ids() -> list[str]:
@@ -93,20 +99,32 @@ def _parse_options(options: tuple[str, ...]) -> dict:
     return out
 
 
+def _t(key: str, **params) -> str:
+    """A student-facing line of `grade EXID` in the course's language (grader/i18n)."""
+    from grader import i18n
+
+    return i18n.t(key, **params)
+
+
 def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: str, options: tuple[str, ...]) -> None:
     course = _course()
+    from grader import i18n
+
+    i18n.set_language(course.language)
     folder = (submission or course.exercises_dir).resolve()
     if not folder.is_dir():
-        click.echo(f"error: {folder} is not a folder", err=True)
+        click.echo(_t("cli.not_folder", folder=folder), err=True)
         sys.exit(EXIT_USAGE)
     missing = [f for i in ids for f in course.exercise(i).files if not (folder / f).is_file()]
     if missing:
-        click.echo(f"error: missing file(s) in {folder}: {', '.join(missing)}", err=True)
+        click.echo(_t("cli.missing_files", folder=folder, files=", ".join(missing)), err=True)
         sys.exit(EXIT_USAGE)
     if suite == "all" and not course.has_hidden_tests():
         click.echo("error: --suite all needs the hidden tests (autograder_tests/), which this folder does not have",
                    err=True)
         sys.exit(EXIT_USAGE)
+    if suite == "all":
+        _require_walls(course, allow=False)
     from grader import spawned, zygote
 
     if spawned.fork_available():
@@ -114,11 +132,15 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
     from grader import runner
     from grader.reports import terminal
 
+    progress = _TestProgress() if sys.stderr.isatty() and not as_json else None
     try:
         result = runner.grade(folder, ids, suite=suite, course=course, options=_parse_options(options))
     except runner.GradingError as exc:
-        click.echo(f"error: the grader could not run: {exc}", err=True)
+        click.echo(_t("cli.grader_failed", detail=exc), err=True)
         sys.exit(EXIT_USAGE)
+    finally:
+        if progress is not None:
+            progress.close()
     if as_json:
         click.echo(json.dumps(result, indent=1, ensure_ascii=False))
     else:
@@ -136,16 +158,54 @@ def cli() -> None:
     """
 
 
+def _require_walls(course, allow: bool) -> None:
+    """The one check before hidden tests run (grader/doctor.py): refuse where student code could read them."""
+    from grader import doctor
+
+    try:
+        doctor.require_walls_for_hidden_tests(course, allow=allow)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command("doctor", short_help="Zeigt, welche Schutzwände dieser Rechner der Sandbox gibt.")
+@click.option("--json", "as_json", is_flag=True, help="Den Bericht der Test-Sandbox als JSON ausgeben.")
+def doctor_cmd(as_json: bool) -> None:
+    """Startet eine Sandbox (ohne Ihren Code) und zeigt, welche Schutzwände
+    dieser Rechner bietet und was das für verdeckte Tests bedeutet."""
+    from grader import doctor
+
+    try:
+        course = _course()
+    except Exception:  # noqa: BLE001 - outside a course folder the probe still works
+        course = None
+    try:
+        report = doctor.probe(course)
+    except Exception as exc:  # noqa: BLE001 - the point of the command is to say what is wrong
+        click.echo(f"Die Test-Sandbox konnte nicht gestartet werden: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else doctor.render(report))
+
+
 @cli.command("list", short_help="List exercises, parts and points.")
-def list_cmd() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON (for scripts).")
+def list_cmd(as_json: bool) -> None:
     """List the exercises with their parts and points."""
     course = _course()
+    if as_json:
+        click.echo(json.dumps([{
+            "id": ex.id, "title": ex.title, "files": list(ex.files), "extra_files": list(ex.extra_files),
+            "max_points": ex.max_points,
+            "parts": [{"id": p.id, "title": p.title, "points": p.points, "manual": p.manual} for p in ex.parts],
+        } for ex in course.exercises], ensure_ascii=False, indent=1))
+        return
     for ex in course.exercises:
         click.echo(click.style(f"{ex.id:<10} {ex.title}", bold=True) + f"  ({ex.max_points:g} Punkte)")
         for part in ex.parts:
             kind = " [manuell]" if part.manual else ""
             click.echo(f"    {part.id:<22} {part.points:>4g}  {part.title}{kind}")
-        click.echo(f"    Dateien: {', '.join(ex.files + ex.extra_files)}")
+        files = ", ".join(ex.files + ex.extra_files) or "keine (Antworten im Notebook)"
+        click.echo(f"    Dateien: {files}")
 
 
 @cli.command("all", short_help="Run the public tests of every exercise.")
@@ -158,32 +218,53 @@ def all_cmd(**kwargs) -> None:
 @cli.command("pack", short_help="Zip your exercise files for upload.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("submission.zip"),
               show_default=True)
-def pack_cmd(output: Path) -> None:
-    """Zip your exercise files (and ex41's weights) with a manifest for upload."""
+@click.option("--allow-missing", is_flag=True, help="Build the zip even if required files are missing.")
+def pack_cmd(output: Path, allow_missing: bool) -> None:
+    """Zip your exercise files, ex41's weights and your free-text answers (notebooks) with a manifest."""
     from grader import pack
 
     course = _course()
-    manifest = pack.pack(course, course.exercises_dir, output)
-    if not manifest["files"]:
-        click.echo("error: no exercise files found in exercises/", err=True)
+    try:
+        manifest = pack.pack(course, course.exercises_dir, output, allow_missing=allow_missing)
+    except pack.PackError as exc:
+        click.echo(f"Fehler: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not manifest["files"] and not manifest["notebooks"]:
+        click.echo("Fehler: keine Aufgabendateien in exercises/ gefunden.", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(f"{output}: {len(manifest['files'])} Dateien ({', '.join(manifest['files'])})")
+    if manifest["notebooks"]:
+        answered = ", ".join(manifest["answers"]) or "noch keine"
+        click.echo(f"Notebooks mit Freitext-Antworten: {', '.join(manifest['notebooks'])} "
+                   f"(beantwortet: {answered})")
+    if manifest["missing"]:
+        click.echo(f"Achtung, ohne: {', '.join(manifest['missing'])}", err=True)
 
 
 # -- course staff ----------------------------------------------------------------
 
 @cli.command("validate", short_help="Check references, stubs, signatures and the release.")
 @click.option("--only", default="", help="Comma-separated exercise ids (default: all).")
-def validate_cmd(only: str) -> None:
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=0), default=None,
+              help="Random secret seeds to grade the reference and the right corpus students under "
+                   "[default: 3; 0 = only the course's own secret; 50 before a release].")
+@click.option("--seed-base", default=None, help="Base of the seed names, to repeat a run (default: random).")
+def validate_cmd(only: str, n_seeds: int | None, seed_base: str | None) -> None:
     """Every reference gets full marks on public + hidden tests, every stub 0
     without crashing the grader, stub and solution expose the same names and
     signatures, public tests pass on the reference, and the release would leak
-    nothing. Exit 0 when all holds, 1 with one line per problem otherwise."""
+    nothing. The reference and every corpus student marked right
+    (tests/submissions) keep full marks under --seeds random secret seeds,
+    which vary the hidden inputs. Exit 0 when all holds, 1 with one line per
+    problem otherwise."""
     from grader import validate
 
     course = _course()
     ids = [i for i in only.split(",") if i] or [e.id for e in course.exercises]
-    problems = validate.validate(course, ids, echo=click.echo)
+    seeds = validate.random_seeds(validate.DEFAULT_SEEDS if n_seeds is None else n_seeds, seed_base)
+    if seeds:
+        click.echo(f"secret seeds: {seeds[0]} ... {seeds[-1]} ({len(seeds)})")
+    problems = validate.validate(course, ids, echo=click.echo, seeds=seeds)
     for problem in problems:
         click.echo(click.style("PROBLEM ", fg="red", bold=True) + str(problem))
     click.echo("validate: OK" if not problems else f"validate: {len(problems)} problem(s)")
@@ -216,12 +297,39 @@ def autograder_cmd(out_dir: Path, platform: str, hidden_visibility: str) -> None
     click.echo(f"wrote {path}")
 
 
+@cli.command("similarity", short_help="Find suspiciously similar code in a batch's submissions.")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Report a pair when this share of either file matches the other.")
+@click.option("--only", default="", help="Comma-separated exercise ids (default: all).")
+def similarity_cmd(out: Path, threshold: float, only: str) -> None:
+    """Compare every student's files per exercise in the batch output OUT (its .work folder) and write
+    OUT/similarity.html: pairs above the threshold, side by side, matching code highlighted. The stub's
+    code never counts. Needs the optional dependency: pip install 'nn-grader[staff]'."""
+    from grader import similarity
+
+    course = _course()
+    try:
+        pairs = similarity.write_report(course, out, threshold, tuple(i for i in only.split(",") if i))
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(f"{exc.name} is missing: pip install 'nn-grader[staff]'") from None
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out / 'similarity.html'}: {len(pairs)} pair(s) at or above {threshold:.0%}")
+
+
 @cli.command("batch", short_help="Grade all submissions and write reports and LMS files.")
 @click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="Parallel workers (default: all cores).")
-@click.option("--layout", type=click.Choice(["dir", "moodle", "canvas"]), default="dir", show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Submissions graded at once; 0 (the default) means one per CPU core.")
+@click.option("--layout", type=click.Choice(["dir", "moodle", "canvas", "ilias"]), default="dir", show_default=True,
+              help="dir: one folder or `grade pack` zip per student, named by the student id; moodle / canvas / "
+                   "ilias: the LMS's 'download all submissions' folder or zip (docs/lms.md).")
 @click.option("--only", default="", help="Comma-separated exercise ids (default: all).")
+@click.option("--shard", default="", metavar="I/N",
+              help="Grade only shard I (0-based) of N and write no class reports; combine with `grade merge`.")
+@click.option("--similarity", is_flag=True, help="Also write OUT/similarity.html (see `grade similarity`).")
 @click.option("--lms-lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
               help="Language of the Moodle user who uploads the worksheet.")
 @click.option("--manual", "manual_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -230,16 +338,27 @@ def autograder_cmd(out_dir: Path, platform: str, hidden_visibility: str) -> None
 @click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
               default="after_published", show_default=True)
 @click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds per submission (last resort).")
-@click.option("--assignment-title", default="", help="Canvas column title (default: the course title).")
-@click.option("--assignment-id", default=None, help="Canvas assignment id for the column.")
+@click.option("--assignment-title", default="",
+              help="Canvas column / ILIAS multi-feedback folder title (default: the course title).")
+@click.option("--assignment-id", default=None,
+              help="Canvas assignment id for the column; ILIAS assignment id in the multi-feedback folder (default 0).")
+@click.option("--allow-unisolated-hidden-tests", "allow_unisolated", is_flag=True,
+              help="Run hidden tests even where neither namespaces nor a uid change keep submissions from "
+                   "reading them (see `grade doctor`).")
 def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, lms_lang: str,
               manual_csv: Path | None, options: tuple[str, ...], hidden_visibility: str, timeout: float,
-              assignment_title: str, assignment_id: str | None) -> None:
+              assignment_title: str, assignment_id: str | None, allow_unisolated: bool = False,
+              shard: str = "", similarity: bool = False) -> None:
     """Grade every submission in SUBMISSIONS (a folder or zip) with public and
-    hidden tests. Writes OUT/grades.csv, OUT/summary.html, per student
-    OUT/STUDENT/{feedback.html,feedback.md,results.json}, and the Moodle or
-    Canvas files. Run it again to resume: only changed submissions are graded."""
-    from grader import batch, layouts
+    hidden tests. Writes OUT/grades.csv, OUT/parts.csv, OUT/mistakes.csv,
+    OUT/summary.html, per student OUT/STUDENT/{feedback.html,feedback.md,
+    results.json,grading.json}, and the Moodle, Canvas or ILIAS files. Run it again
+    to resume: only changed submissions are graded.
+
+    \b
+    Layout dir: SUBMISSIONS/<student id>/ with the exercise files (or one
+    notebook), or SUBMISSIONS/<student id>.zip made by `grade pack`."""
+    from grader import batch, layouts, shard as shard_mod
 
     course = _course()
     ids = tuple(i for i in only.split(",") if i)
@@ -248,7 +367,13 @@ def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, l
         raise click.UsageError(f"unknown exercise(s): {', '.join(unknown)}")
     opts = batch.BatchOptions(layout=layout, jobs=jobs, only=ids, lms_lang=lms_lang, manual_csv=manual_csv,
                               options=_parse_options(options), hidden_visibility=hidden_visibility, timeout=timeout,
-                              assignment_title=assignment_title, assignment_id=assignment_id)
+                              assignment_title=assignment_title, assignment_id=assignment_id, shard=shard)
+    if shard:
+        try:
+            shard_mod.parse(shard)
+        except shard_mod.ShardError as exc:
+            raise click.UsageError(str(exc)) from None
+    _require_walls(course, allow=allow_unisolated)
     bar = _Progress()
     try:
         counts = batch.run(course, submissions, out, opts, progress=bar.update)
@@ -256,7 +381,89 @@ def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, l
         raise click.ClickException(str(exc)) from None
     bar.close()
     click.echo(f"{counts['total']} submissions: {counts['graded']} graded, {counts['errors']} with errors, "
-               f"{counts['skipped']} unchanged since the last run. Reports in {out}")
+               f"{counts['skipped']} unchanged since the last run. "
+               + (f"Shard {shard}: records in {out}; combine the shards with `grade merge`." if shard
+                  else f"Reports in {out}"))
+    if similarity and not shard:
+        from grader import similarity as similarity_mod
+
+        try:
+            pairs = similarity_mod.write_report(course, out)
+            click.echo(f"{out / 'similarity.html'}: {len(pairs)} similar pair(s)")
+        except ModuleNotFoundError as exc:
+            click.echo(f"warning: no similarity check, {exc.name} is missing: pip install 'nn-grader[staff]'",
+                       err=True)
+
+
+@cli.command("merge", short_help="Combine the outputs of sharded batches into one set of reports.")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--layout", type=click.Choice(["dir", "moodle", "canvas", "ilias"]), default="dir",
+              help="Default: the layout the shards were graded with.")
+@click.option("--lms-lang", type=click.Choice(["en", "de"]), default="en", show_default=True)
+@click.option("--manual", "manual_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_published", show_default=True)
+@click.option("--assignment-title", default="")
+@click.option("--assignment-id", default=None)
+@click.option("--allow-missing", is_flag=True, help="Write the reports even if some students were not graded.")
+def merge_cmd(shards: tuple[Path, ...], out: Path, layout: str, lms_lang: str, manual_csv: Path | None,
+              hidden_visibility: str, assignment_title: str, assignment_id: str | None, allow_missing: bool) -> None:
+    """Build grades.csv, summary.html, the per-student feedback and every LMS
+    file in OUT from the records of the shard outputs SHARDS (`grade batch
+    --shard I/N`). Refuses shards graded with other tests, a student graded
+    twice, and (unless --allow-missing) students no shard graded."""
+    from grader import batch, merge
+
+    course = _course()
+    opts = batch.BatchOptions(layout=layout, lms_lang=lms_lang, manual_csv=manual_csv,
+                              hidden_visibility=hidden_visibility, assignment_title=assignment_title,
+                              assignment_id=assignment_id)
+    try:
+        counts = merge.merge(course, list(shards), out, opts, allow_missing=allow_missing)
+    except merge.MergeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{counts['total']} students: {counts['merged']} records merged from {len(shards)} shard(s), "
+               f"{counts['missing']} missing. Reports in {out}")
+
+
+class _TestProgress:
+    """`grade EXID` on a terminal: one status line naming the test that runs now ("ex41 b: test_x ... (3/14)").
+
+    The grading runs in a forked child whose sys.stderr is captured, so the
+    line is written to file descriptor 2 directly; a call that hangs until its
+    time limit thus shows which test waits.
+    """
+
+    def __init__(self) -> None:
+        from grader import plugin
+
+        self.plugin = plugin
+        plugin.PROGRESS = self.update
+
+    @staticmethod
+    def update(stage: str, record, i: int, n: int) -> None:
+        import os
+
+        from grader.i18n import t
+
+        if stage != "start":
+            return
+        line = t("report.progress", exercise=record.exercise, part=record.part, name=record.name, i=i, n=n)
+        width = shutil_width()
+        os.write(2, ("\r\x1b[K" + line[: width - 1]).encode("utf-8", "replace"))
+
+    def close(self) -> None:
+        import os
+
+        self.plugin.PROGRESS = None
+        os.write(2, b"\r\x1b[K")
+
+
+def shutil_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 class _Progress:
@@ -292,6 +499,12 @@ def main() -> None:
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # set before numpy/torch load their thread pools
+    from grader import isolation
+
+    staff = len(sys.argv) > 1 and sys.argv[1] in ("batch", "validate", "autograder", "release", "similarity")
+    isolation.install_interrupt_handlers(
+        "Interrupted: every sandbox and worker of this run was stopped; rerun to resume." if staff else
+        "Abgebrochen: Die Bewertung wurde beendet, alle dabei gestarteten Prozesse wurden gestoppt.")
     cli(prog_name="grade")
 
 

@@ -1,8 +1,10 @@
 """Seeded generator of the hidden mazes for exercise ex38 (secret: not shipped).
 
-The hidden maze set is a fixed function of HIDDEN_SEED, so every run of the
-hidden test grades on the same mazes and a submission's score is
-reproducible. Three families, as promised in the exercise contract:
+The hidden maze set is a fixed function of its seed. The hidden test draws
+the seed from its ``rng`` fixture, which mixes the course's secret seed: for
+one secret every grading uses the same mazes (a submission's score is
+reproducible), and another secret gives other mazes. HIDDEN_SEED is the
+default for tools and the project's own tests. Three families, as promised in the exercise contract:
 
 - random corridors of 2 to 80 cells (a randomised self-avoiding walk that
   never touches its own earlier cells),
@@ -22,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from support.maze import DOWN, OFFSETS, Maze, check_corridor, direction_between, step_cell
+    from support.maze import DOWN, OFFSETS, Maze, MazeBatch, check_corridor, direction_between, step_cell
 except ImportError:  # run from the repository root (project tests, tools)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exercises" / "tests"))
-    from support.maze import DOWN, OFFSETS, Maze, check_corridor, direction_between, step_cell
+    from support.maze import DOWN, OFFSETS, Maze, MazeBatch, check_corridor, direction_between, step_cell
 
 Cell = tuple[int, int]
 
@@ -180,10 +182,64 @@ def generate(seed: int, n_random: int = 240, n_spiral: int = 30, n_zigzag: int =
 
 
 @functools.cache
-def hidden_mazes() -> tuple[Maze, ...]:
-    """The hidden maze set graded by autograder_tests/test_ex38_hidden.py.
+def hidden_mazes(seed: int = HIDDEN_SEED) -> tuple[Maze, ...]:
+    """A maze set of the hidden test's size and mix, as a fixed function of ``seed`` (tools, project tests).
 
-    Generated once per process (about 0.3 s) and immutable, so every caller
-    shares it.
+    Generated once per process and seed and immutable, so every caller shares it.
     """
-    return tuple(generate(HIDDEN_SEED))
+    return tuple(generate(seed))
+
+
+#: Mazes per family (random corridors, spirals, zig-zags) in the pool and in one grading's set.
+POOL_SIZES = (480, 60, 60)
+SET_SIZES = (240, 30, 30)
+#: Pool indices of the random corridors with the extreme lengths 2, 3 and 80 (generate() puts them first).
+EXTREME_LENGTHS = (0, 1, 2)
+
+
+@functools.cache
+def pool(seed: int = HIDDEN_SEED) -> tuple[Maze, ...]:
+    """The pool every grading's hidden maze set is drawn from (generated once per process, a few seconds)."""
+    return tuple(generate(seed, *POOL_SIZES))
+
+
+def _direction_maps() -> np.ndarray:
+    """(8, 4): entry [s, d] is the direction that grid symmetry s maps direction d to."""
+    return np.array([[OFFSETS.index(sym(*OFFSETS[d])) for d in range(4)] for sym in _SYMMETRIES])
+
+
+DIRECTION_MAPS = _direction_maps()
+
+
+def sample(pool_batch: MazeBatch, rng: np.random.Generator) -> MazeBatch:
+    """One grading's hidden maze set, drawn from the prepared pool with ``rng`` (the test's per-student rng).
+
+    SET_SIZES mazes per family (the random corridors always include the
+    extreme lengths 2, 3 and 80), each under a random grid symmetry whose
+    first move is not down. Only indexing and a direction permutation: the
+    batch is exactly what ``prepare_batch`` gives for the transformed mazes,
+    at a small fraction of the cost of generating new ones.
+    """
+    starts = np.cumsum((0,) + POOL_SIZES[:-1])
+    chosen = list(EXTREME_LENGTHS)
+    for family, (start, size, count) in enumerate(zip(starts, POOL_SIZES, SET_SIZES)):
+        skip = len(EXTREME_LENGTHS) if family == 0 else 0
+        picks = rng.choice(np.arange(start + skip, start + size), count - skip, replace=False)
+        chosen += [int(i) for i in picks]
+    index = np.array(chosen)
+    first = pool_batch.expected[0, index]
+    maps = np.empty((index.size, 4), dtype=np.int64)
+    mazes = []
+    for i, (k, d0) in enumerate(zip(index, first)):
+        allowed = np.flatnonzero(DIRECTION_MAPS[:, d0] != DOWN)
+        s = int(allowed[rng.integers(allowed.size)])
+        maps[i] = DIRECTION_MAPS[s]
+        maze = pool_batch.mazes[k]
+        mazes.append(Maze(maze.name, tuple(_SYMMETRIES[s](r, c) for r, c in maze.cells), maze.kind))
+    steps = pool_batch.steps[index]
+    horizon = int(steps.max())
+    inverse = np.argsort(maps, axis=1)                      # inverse[i, e] = d with maps[i, d] = e
+    x = np.take_along_axis(pool_batch.x[:horizon, index], inverse[None, :, :], axis=2)
+    old = pool_batch.expected[:horizon, index]
+    expected = np.where(old >= 0, np.take_along_axis(maps, np.maximum(old, 0).T, axis=1).T, -1)
+    return MazeBatch(tuple(mazes), np.ascontiguousarray(x), expected, steps)

@@ -9,9 +9,9 @@ values (grader.checks does that for hidden tests).
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, expect_array
-from test_ex39 import (GRAD_FULL_RTOL, check_clip, check_regime, grad_diag_mistakes, grad_full_mistakes,
-                       random_matrix, torch_grad_diag, torch_grad_full)
+from grader.checks import Cases, assert_close, expect_array
+from test_ex39 import (CLIP_WHAT, RegimeCases, check_clip, check_grad_full_case, grad_diag_mistakes, random_matrix,
+                       torch_grad_diag)
 
 
 @pytest.mark.part("grad_diag")
@@ -32,18 +32,13 @@ def test_grad_diag_hidden(student, rng, case):
 
 @pytest.mark.part("grad_full")
 def test_grad_full_hidden(student, rng):
-    for case in range(6):  # all cases in one test: a mistake costs the whole part (see test_ex39.py)
-        n = 16 if case == 0 else int(rng.integers(2, 17))
-        k = 50 if case == 0 else int(rng.integers(2, 51))
-        U = random_matrix(rng, n, float(rng.uniform(0.85, 1.05)))
-        h, grad_hk = rng.standard_normal(n), rng.standard_normal(n)
-        want = torch_grad_full(U, h, k, grad_hk)
-        what = "grad_full(U, h, k, grad_hk)"
-        inputs = {"U": U, "h": h, "grad_hk": grad_hk}
-        got = expect_array(student.ex39_rnn_gradients.grad_full(U, h, k, grad_hk), shape=(n, n), what=what,
-                           inputs=inputs)
-        assert_close(got, want, what=what, inputs=inputs, rtol=GRAD_FULL_RTOL,
-                     mistakes=grad_full_mistakes(U, h, k, grad_hk))
+    with Cases("grad_full") as cases:  # all cases judged together (see test_ex39.py)
+        for case in range(6):
+            n = 16 if case == 0 else int(rng.integers(2, 17))
+            k = 50 if case == 0 else int(rng.integers(2, 51))
+            U = random_matrix(rng, n, float(rng.uniform(0.85, 1.05)))
+            h, grad_hk = rng.standard_normal(n), rng.standard_normal(n)
+            check_grad_full_case(student, cases, U, h, k, grad_hk, label=f"Fall {case + 1}, n = {n}")
 
 
 def _nonnormal(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -66,28 +61,33 @@ def _scaled_rotation(rng: np.random.Generator, radius: float) -> np.ndarray:
 
 
 REGIME_KINDS = [
-    ("a non-normal", lambda rng: _nonnormal(rng, int(rng.integers(3, 9)))),
-    ("an orthogonal", lambda rng: _orthogonal(rng, int(rng.integers(2, 9)))),
-    ("a random non-symmetric", lambda rng: random_matrix(rng, int(rng.integers(2, 17)), rng.uniform(1.05, 1.5))),
-    ("a scaled orthogonal", lambda rng: rng.uniform(0.3, 0.95) * _orthogonal(rng, int(rng.integers(2, 9)))),
-    ("a scaled rotation", lambda rng: _scaled_rotation(rng, rng.uniform(1.02, 1.1))),
-    ("a diagonal with a negative entry", lambda rng: np.diag([-rng.uniform(1.1, 2.0), rng.uniform(0.1, 0.9),
-                                                               rng.uniform(0.1, 0.9)])),
+    ("eine nicht-normale Matrix", lambda rng: _nonnormal(rng, int(rng.integers(3, 9)))),
+    ("eine orthogonale Matrix", lambda rng: _orthogonal(rng, int(rng.integers(2, 9)))),
+    ("eine zufällige nicht-symmetrische Matrix",
+     lambda rng: random_matrix(rng, int(rng.integers(2, 17)), rng.uniform(1.05, 1.5))),
+    ("eine skalierte orthogonale Matrix",
+     lambda rng: rng.uniform(0.3, 0.95) * _orthogonal(rng, int(rng.integers(2, 9)))),
+    ("eine skalierte Drehung", lambda rng: _scaled_rotation(rng, rng.uniform(1.02, 1.1))),
+    ("eine Diagonalmatrix mit negativem Eintrag", lambda rng: np.diag([-rng.uniform(1.1, 2.0), rng.uniform(0.1, 0.9),
+                                                                       rng.uniform(0.1, 0.9)])),
 ]
 
 
 @pytest.mark.part("gradient_regime")
 def test_gradient_regime_hidden(student, rng):
+    cases = RegimeCases()
     for name, make in REGIME_KINDS:
         U = make(rng)
-        check_regime(student.ex39_rnn_gradients.gradient_regime(U), U, name)
+        cases.check(student.ex39_rnn_gradients.gradient_regime(U), U, name)
+    cases.verdict()
 
 
 @pytest.mark.part("clip_grad_norm")
 def test_clip_grad_norm_hidden(student, rng):
-    for factor in (0.2, 0.8, 1.5):
-        count = int(rng.integers(2, 5))
-        grads = [rng.standard_normal(tuple(int(d) for d in rng.integers(1, 6, int(rng.integers(1, 4)))))
-                 for _ in range(count)]
-        total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
-        check_clip(student, grads, factor * total)
+    with Cases(CLIP_WHAT) as cases:
+        for i, factor in enumerate((0.2, 0.8, 1.5), start=1):
+            count = int(rng.integers(2, 5))
+            grads = [rng.standard_normal(tuple(int(d) for d in rng.integers(1, 6, int(rng.integers(1, 4)))))
+                     for _ in range(count)]
+            total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+            check_clip(student, grads, factor * total, cases, label=f"Fall {i}")

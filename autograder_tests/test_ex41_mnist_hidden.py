@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.checks import CheckFailed
 from test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, as_predict_input, check_labels, course_root,
-                             mnist_idx_module)
+                             low_accuracy_advice, mnist_idx_module, percent)
 
 CHUNK = 10_000           # images per predict call: the official test set in one call
 PREDICT_TIMEOUT = 120    # seconds per call (spec: predict on 10,000 images within 120 s)
@@ -35,7 +36,8 @@ def load_test_set(grade_options: dict) -> tuple[np.ndarray, np.ndarray, str]:
     except (OSError, ValueError) as error:
         # A grader configuration problem, not the student's: fail as an internal error.
         raise RuntimeError(f"cannot load the MNIST test set for ex41 e from {folder}: {error}") from error
-    return x, labels, f"{len(x)} MNIST test digits"
+    source = "des offiziellen MNIST-Testsatzes" if mnist_dir else "der MNIST-Stichprobe des Kurses"
+    return x, labels, f"{len(x)} Testziffern {source}"
 
 
 @functools.cache
@@ -62,7 +64,8 @@ def test_accuracy_on_test_set(student, grade_options, credit):
     accuracy = float((predicted == labels).mean())
     fraction = accuracy_points(accuracy)
     credit.set(fraction)
-    assert fraction == 1.0, (
-        f"predict classified {accuracy:.2%} of the {description} correctly: "
-        f"{fraction:.0%} of the points (full points from {FULL_AT:.0%}, none below {ZERO_BELOW:.0%})."
-    )
+    if fraction < 1.0:
+        raise CheckFailed(
+            f"predict hat {percent(accuracy)} der {description} richtig erkannt: {100 * fraction:.0f} % der "
+            f"Punkte (volle Punkte ab {percent(FULL_AT, 0)}, keine unter {percent(ZERO_BELOW, 0)}). "
+            + low_accuracy_advice(student, accuracy), cause="accuracy")

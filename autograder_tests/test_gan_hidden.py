@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from grader.checks import assert_float_close
-from test_gan import (_densities_with_zeros, check_clip_weights, clip_case, check_gan_value, check_js_divergence,
-                      check_optimal_discriminator, gaussian_grid, wgan_critic_mistakes, wgan_generator_mistakes)
+from test_gan import (_densities_with_zeros, check_clip_weights, check_gan_value, check_one_js_divergence,
+                      check_optimal_discriminator, clip_case, gaussian_grid, wgan_critic_mistakes,
+                      wgan_generator_mistakes)
 
 
 @pytest.mark.part("optimal_discriminator")
@@ -47,8 +48,8 @@ def test_js_divergence_gaussians_hidden(student, rng, case):
     s_p = rng.uniform(0.6, 1.1)
     p = gaussian_grid(rng.uniform(-2, 2), s_p, x)
     q = gaussian_grid(rng.uniform(-2, 2), s_p + rng.uniform(0.4, 1.0), x)
-    check_js_divergence(student.gan.js_divergence(p, q, dx), p, q, dx,
-                        f"js_divergence(p, q, dx) for two Gaussians on {x.size} grid points")
+    check_one_js_divergence(student.gan.js_divergence(p, q, dx), p, q, dx,
+                            f"js_divergence(p, q, dx) für zwei Normalverteilungen auf {x.size} Gitterpunkten")
 
 
 @pytest.mark.part("js_divergence")
@@ -59,8 +60,8 @@ def test_js_divergence_overlap_hidden(student, rng):
     p = np.where((x >= 1.0) & (x < 1.0 + a), 1.0, 0.0)
     q = np.where((x >= b) & (x < b + 3.0), 1.0, 0.0)
     p, q = p / (p.sum() * dx), q / (q.sum() * dx)
-    check_js_divergence(student.gan.js_divergence(p, q, dx), p, q, dx,
-                        "js_divergence(p, q, dx) for two uniform densities on intervals")
+    check_one_js_divergence(student.gan.js_divergence(p, q, dx), p, q, dx,
+                            "js_divergence(p, q, dx) für zwei Gleichverteilungen auf Intervallen")
 
 
 @pytest.mark.part("wgan_losses", weight=0.5)

@@ -115,6 +115,8 @@ def build_pools(course) -> Pools:
     missing: list[str] = []
     left_out: list[str] = []
     for ex in course.exercises:
+        if ex.manual_only:        # free-text answers only (ex40): nothing for the grader to run
+            continue
         ref, gone = _reference(course, ex.id)
         missing += gone
         kinds: dict[str, list[Variant]] = {k: [] for k in ("correct", "wrong", "crash_import", "crash_exit", "timeout")}

@@ -15,15 +15,18 @@ Example::
         S...
     ''', step_reward=-0.01, max_steps=100)
     state = env.reset()
-    state, reward, done = env.step(1)      # move right
+    state, reward, terminated, truncated = env.step(1)      # move right
 
 States are ints ``row * width + column`` for every cell (walls included, they
 are simply never visited), so a Q-table has shape ``(env.n_states,
 env.n_actions)``. Actions: 0 up, 1 right, 2 left, 3 down. A move into a wall
 or off the grid leaves the agent where it is. Entering ``G`` gives +1, entering
-``X`` gives -1 (both end the episode), every other step gives ``step_reward``.
-After ``max_steps`` steps the episode is cut off: ``step`` returns
-``done=True`` even though the agent is not in a terminal cell.
+``X`` gives -1 (both end the episode: ``terminated=True``), every other step
+gives ``step_reward``. After ``max_steps`` steps the episode is cut off by the
+time limit: ``step`` returns ``truncated=True``. As in Gymnasium, a truncated
+state is not terminal: it still has a future, so Q-learning bootstraps from
+it; only a terminated step has no future value (if one step is both, it is
+terminal). After either, call ``reset()``.
 
 The transition model (``transition``, ``is_terminal``) is public so that value
 iteration can be written against it; Q-learning must not use it.
@@ -49,19 +52,20 @@ def _parse(layout: str) -> list[str]:
     rows = [line.strip() for line in textwrap.dedent(layout).strip("\n").splitlines()]
     rows = [row for row in rows if row]
     if not rows:
-        raise ValueError("GridWorld layout is empty")
+        raise ValueError("Das GridWorld-Layout ist leer.")
     width = len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
-            raise ValueError(f"GridWorld layout row {i} has {len(row)} cells, expected {width}")
+            raise ValueError(f"Zeile {i} des GridWorld-Layouts hat {len(row)} Felder, erwartet waren {width}.")
         bad = set(row) - _CELLS
         if bad:
-            raise ValueError(f"GridWorld layout row {i} has unknown cells {sorted(bad)}; use S G X # .")
+            raise ValueError(f"Zeile {i} des GridWorld-Layouts enthält unbekannte Zeichen "
+                             f"({' '.join(sorted(bad))}); erlaubt sind S G X # .")
     text = "".join(rows)
     if text.count("S") != 1:
-        raise ValueError("GridWorld layout needs exactly one start cell 'S'")
+        raise ValueError("Das GridWorld-Layout braucht genau ein Startfeld 'S'.")
     if "G" not in text:
-        raise ValueError("GridWorld layout needs at least one goal cell 'G'")
+        raise ValueError("Das GridWorld-Layout braucht mindestens ein Zielfeld 'G'.")
     return rows
 
 
@@ -75,7 +79,7 @@ class GridWorld:
         n_actions: 4 (0 up, 1 right, 2 left, 3 down).
         start: the start state.
         step_reward: reward of a step that does not enter G or X.
-        max_steps: an episode is cut off (``done=True``) after this many steps.
+        max_steps: an episode is cut off (``truncated=True``) after this many steps.
     """
 
     n_actions: int = 4
@@ -86,7 +90,7 @@ class GridWorld:
         self.n_states: int = self.shape[0] * self.shape[1]
         self.step_reward = float(step_reward)
         if int(max_steps) < 1:
-            raise ValueError("max_steps must be at least 1")
+            raise ValueError("max_steps muss mindestens 1 sein.")
         self.max_steps = int(max_steps)
         self.start: int = "".join(self.rows).index("S")
         self._state: int | None = None
@@ -132,19 +136,24 @@ class GridWorld:
         self._steps = 0
         return self._state
 
-    def step(self, action: int) -> tuple[int, float, bool]:
-        """Take ``action``; returns ``(state, reward, done)``.
+    def step(self, action: int) -> tuple[int, float, bool, bool]:
+        """Take ``action``; returns ``(state, reward, terminated, truncated)`` as Gymnasium does.
 
-        ``done`` is True when a terminal cell was entered or ``max_steps``
-        steps have been taken; call ``reset()`` before the next step.
+        ``terminated`` is True when a terminal cell (G or X) was entered: that
+        state has no future. ``truncated`` is True when this was step number
+        ``max_steps``: the episode is cut off by the time limit, but the state
+        is not terminal (unless ``terminated`` is True as well, on the same
+        step: then it is terminal). After either, call ``reset()`` before the
+        next step.
         """
         if self._state is None:
-            raise RuntimeError("call reset() before step(); the episode has ended or not started")
-        next_state, reward, terminal = self.transition(self._state, action)
+            raise RuntimeError("Rufen Sie reset() vor step() auf: Die Episode ist beendet (terminated oder "
+                               "truncated) oder hat noch nicht begonnen.")
+        next_state, reward, terminated = self.transition(self._state, action)
         self._steps += 1
-        done = terminal or self._steps >= self.max_steps
-        self._state = None if done else next_state
-        return next_state, reward, done
+        truncated = self._steps >= self.max_steps
+        self._state = None if terminated or truncated else next_state
+        return next_state, reward, terminated, truncated
 
     # -- printing ----------------------------------------------------------------
 
@@ -164,9 +173,11 @@ class GridWorld:
 
     def _check_action(self, action: int) -> int:
         if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
-            raise TypeError(f"action must be an int in 0..3, got {type(action).__name__}")
+            raise TypeError(f"Die Aktion muss eine ganze Zahl (int) von 0 bis 3 sein, erhalten: "
+                            f"{type(action).__name__}.")
         if not 0 <= action < self.n_actions:
-            raise ValueError(f"action must be in 0..3 (0 up, 1 right, 2 left, 3 down), got {action}")
+            raise ValueError(f"Die Aktion muss zwischen 0 und 3 liegen (0 hoch, 1 rechts, 2 links, 3 runter), "
+                             f"erhalten: {int(action)}.")
         return int(action)
 
     def __repr__(self) -> str:

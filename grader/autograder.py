@@ -1,7 +1,7 @@
 """`grade autograder`: the Gradescope autograder zip (staff only, never for students).
 
 Gradescope wants a zip with ``setup.sh`` and ``run_autograder`` at its root
-(LMS.md section 1.2). Ours also holds what grading needs and nothing more:
+(docs/lms.md section 1.2). Ours also holds what grading needs and nothing more:
 the engine (grader/, cli.py), course.toml, exercises/ (framework, stubs,
 public tests and their support code), autograder_tests/ (hidden tests,
 secret support code, the SEED if any), data/ including the MNIST test split

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,6 +29,15 @@ class ChannelError(ValueError):
     """A frame that is malformed or exceeds a cap; the message says which."""
 
 
+class ChannelTimeout(ChannelError):
+    """Decoding did not finish before the caller's deadline (decode time counts against a call)."""
+
+#: Nodes decoded between two looks at the clock when a deadline is given.
+_CLOCK_EVERY = 4096
+#: Plain ints this small hash to themselves: distinct keys never share a hash (no collision flood).
+_SAFE_KEY_INT = 2**61 - 1
+
+
 @dataclass(frozen=True)
 class Caps:
     """Limits applied when decoding a frame (what the other side may send)."""
@@ -38,6 +48,13 @@ class Caps:
     max_nodes: int = 1_000_000
     max_depth: int = 64
     max_str: int = 4 * 2**20
+    #: Digits of the largest integer accepted (None: any size; Python's own limit still applies).
+    max_int_digits: int | None = None
+    #: Dict entries in the whole message (each key and value also count as nodes).
+    max_dict_keys: int = 1_000_000
+    #: Dict keys may be only str and small ints (``|k| < 2**61 - 1``). Other keys (tuples,
+    #: floats, big ints) can be chosen with equal hashes, making decoding quadratic.
+    str_int_keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,8 +111,15 @@ def encode(value: Any, to_handle: Callable[[Any], Handle] | None = None) -> byte
     return b"".join([struct.pack(">I", len(header)), header, *buffers])
 
 
-def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], Any] | None = None) -> Any:
+def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], Any] | None = None,
+           deadline: float | None = None) -> Any:
     """Decode one frame, enforcing ``caps``; raise ChannelError on anything odd.
+
+    Work is linear in the frame's size: every node costs O(1) (with
+    ``caps.str_int_keys_only`` no dict insertion can degrade to a hash-collision
+    chain) and integers are length-checked before they are parsed. With
+    ``deadline`` (a ``time.monotonic()`` value) the clock is checked while
+    decoding and ChannelTimeout raised once it has passed.
 
     Arrays come back read-only views of the frame (no copy): that is what makes
     inputs read-only inside the sandbox. ``from_handle`` maps a Handle to the
@@ -113,8 +137,10 @@ def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], An
         header = json.loads(frame[4:4 + hlen])
         bufs = header["bufs"]
         tree = header["v"]
+    except RecursionError:
+        raise ChannelError("value nested too deeply") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise ChannelError(f"malformed header: {exc}") from None
+        raise ChannelError(f"malformed header: {str(exc)[:200]}") from None
     if not isinstance(bufs, list) or not all(type(n) is int and n >= 0 for n in bufs):
         raise ChannelError("malformed buffer table")
     if 4 + hlen + sum(bufs) != len(frame):
@@ -123,14 +149,18 @@ def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], An
     for n in bufs:
         offsets.append(offsets[-1] + n)
     view = memoryview(frame)
-    budget = [caps.max_nodes]
+    budget = [caps.max_nodes, caps.max_dict_keys]
 
     def dec(node: Any, depth: int) -> Any:
         budget[0] -= 1
         if budget[0] < 0 or depth > caps.max_depth:
             raise ChannelError("value too large or nested too deeply")
+        if deadline is not None and budget[0] % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+            raise ChannelTimeout("decoding took longer than the time limit")
         t = type(node)
-        if node is None or t in (bool, int, float):
+        if t is int:
+            return check_int(node)
+        if node is None or t in (bool, float):
             return node
         if t is str:
             if len(node) > caps.max_str:
@@ -144,10 +174,19 @@ def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], An
             return tuple(dec(x, depth + 1) for x in _list(node["__tuple__"]))
         if "__dict__" in node:
             out = {}
-            for pair in _list(node["__dict__"]):
+            pairs = _list(node["__dict__"])
+            budget[1] -= len(pairs)
+            if budget[1] < 0:
+                raise ChannelError(f"more than {caps.max_dict_keys} dict entries")
+            for pair in pairs:
                 if type(pair) is not list or len(pair) != 2:
                     raise ChannelError("malformed dict")
                 key = dec(pair[0], depth + 1)
+                if caps.str_int_keys_only and not (type(key) is str or
+                                                   (type(key) is int and -_SAFE_KEY_INT < key < _SAFE_KEY_INT)):
+                    raise ChannelError(f"a dict key of type {type(key).__name__} (only str and int keys "
+                                       "can be sent back)" if type(key) is not int else
+                                       "a dict key that is a very large integer")
                 try:
                     out[key] = dec(pair[1], depth + 1)
                 except TypeError:
@@ -161,8 +200,11 @@ def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], An
                 raise ChannelError("malformed float")
             return float(text)
         if "__bigint__" in node:
+            text = node["__bigint__"]
+            if type(text) is not str or not 0 < len(text) <= (caps.max_int_digits or 4300) + 1:
+                raise ChannelError(_too_many_digits(text, caps) if type(text) is str else "malformed integer")
             try:
-                return int(node["__bigint__"])
+                return check_int(int(text))
             except (ValueError, TypeError):
                 raise ChannelError("malformed integer") from None
         if "__handle__" in node:
@@ -191,7 +233,19 @@ def decode(frame: bytes, caps: Caps = Caps(), from_handle: Callable[[Handle], An
         arr = np.frombuffer(view[offsets[idx]:offsets[idx + 1]], dtype=dtype).reshape(shape)
         return arr[()] if node.get("scalar") and arr.ndim == 0 else arr
 
+    int_limit = 10 ** caps.max_int_digits if caps.max_int_digits is not None else None
+
+    def check_int(value: int) -> int:
+        if int_limit is not None and not -int_limit < value < int_limit:
+            raise ChannelError(_too_many_digits(str(value), caps))
+        return value
+
     return dec(tree, 0)
+
+
+def _too_many_digits(text: str, caps: Caps) -> str:
+    digits = len(text.lstrip("+-"))
+    return f"an integer with {digits} digits (at most {caps.max_int_digits or 4300} digits can be sent back)"
 
 
 def _list(node: Any) -> list:

@@ -5,9 +5,17 @@ these: the pytest plugin turns them into a failed test with that message.
 """
 from __future__ import annotations
 
+from grader.i18n import t
+
 
 class StudentError(Exception):
-    """Base class: the student's code did not produce a usable value."""
+    """Base class: the student's code did not produce a usable value.
+
+    ``cause`` names the kind of failure; reports group findings by it (an
+    import failure is shown once per exercise, "not implemented" once per part).
+    """
+
+    cause = "error"
 
     def student_message(self) -> str:
         return str(self)
@@ -21,14 +29,14 @@ class StudentException(StudentError):
         self.type = type_name
         self.message = message
         self.traceback = traceback
+        self.cause = "not_implemented" if type_name == "NotImplementedError" else "exception"
 
     def student_message(self) -> str:
-        text = f"Your code raised {self.type}: {self.message}"
+        text = t("err.raised", type=self.type, message=self.message)
         if "read-only" in self.message:
-            text += ("\nHint: inputs are passed read-only. Your function modifies an input array in place;"
-                     " work on a copy (e.g. x = x.copy()) or build a new array.")
-        if self.type == "NotImplementedError":
-            text = f"Not implemented yet ({self.message or 'NotImplementedError'})."
+            text += "\n" + t("err.read_only_hint")
+        if self.type == "NotImplementedError":  # the stub's own raise: its traceback teaches nothing
+            return t("err.not_implemented", message=self.message or "NotImplementedError")
         if self.traceback:
             text += "\n" + self.traceback
         return text
@@ -37,26 +45,36 @@ class StudentException(StudentError):
 class StudentTimeout(StudentError):
     """A call did not return within its time limit; the sandbox was restarted."""
 
-    def __init__(self, what: str, seconds: float) -> None:
-        super().__init__(
-            f"{what} did not finish within {seconds:g} s and was stopped. Look for an endless loop "
-            "or a computation far slower than needed (the other tests still ran).")
+    cause = "timeout"
+
+    def __init__(self, what: str, seconds: float, kind: str = "first") -> None:
+        key = {"first": "err.timeout", "repeat": "err.timeout_repeat", "refused": "err.timeout_refused",
+               "budget": "err.timeout_budget"}[kind]
+        super().__init__(t(key, what=what, seconds=f"{seconds:g}"))
+        self.seconds = seconds
+        self.kind = kind
 
 
 class StudentCrash(StudentError):
     """The sandbox process died during a call (exit, signal, memory limit)."""
 
     def __init__(self, what: str, how: str) -> None:
-        super().__init__(f"The Python process running your code ended during {what}: {how}.")
+        super().__init__(t("err.crash", what=what, how=how))
         self.how = how
+
+    cause = "crash"
 
 
 class ImportFailed(StudentError):
     """A student module could not be loaded (missing, syntax error, forbidden import...)."""
 
+    cause = "import"
+
 
 class BadReturn(StudentError):
     """What came back cannot cross the boundary (too large, malformed, not data)."""
+
+    cause = "bad_return"
 
 
 class SandboxUnavailable(Exception):

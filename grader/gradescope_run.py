@@ -1,6 +1,6 @@
 """What runs inside Gradescope for every submission (called by `run_autograder`).
 
-Gradescope's layout (LMS.md section 1.2): the autograder zip is unpacked to
+Gradescope's layout (docs/lms.md section 1.2): the autograder zip is unpacked to
 ``ROOT/source`` (here: the course with hidden tests), the student's upload
 lies in ``ROOT/submission``, and ``ROOT/results/results.json`` must exist
 afterwards. ROOT is /autograder there; ``--root`` or the environment
@@ -89,6 +89,35 @@ def not_gradable(course, ids: list[str], reason: str) -> dict:
     return results.error_result(course, ids, reason)
 
 
+def student_id(root: Path) -> str | None:
+    """The submitter's Gradescope user id (submission_metadata.json), which seeds hidden inputs.
+
+    Hidden random inputs are drawn per student (grader.plugin.hidden_seed), so
+    a regrade of the same student reproduces them; without metadata there is
+    no id and every submission draws the same hidden inputs.
+    """
+    try:
+        meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        users = meta.get("users") or []
+        user_id = users[0].get("id") if users and isinstance(users[0], dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(user_id) if user_id not in (None, "") else None
+
+
+def staff_log(result: dict, limit: int = 200_000) -> str:
+    """The staff part of a result (hidden tests' output and messages, grader errors) for stdout.
+
+    Gradescope shows run_autograder's stdout to instructors only; results.json
+    (what students see) never carries it.
+    """
+    staff = result.get("staff") or {}
+    if not staff.get("tests"):
+        return ""
+    text = json.dumps(staff, indent=1, ensure_ascii=False)
+    return "staff record (instructors only):\n" + text[:limit] + ("\n[... cut]" if len(text) > limit else "") + "\n"
+
+
 def exercises_to_grade(course, files_dir: Path, config: dict) -> list[str]:
     """The configured exercises, else those with at least one submitted student file."""
     configured = config.get("exercises")
@@ -118,7 +147,8 @@ def grade_submission(root: Path, hidden_visibility: str) -> dict:
             mask = tuple(str(p) for p in (root / "submission", root / "results",
                                           root / "submission_metadata.json"))
             result = runner.grade(files_dir, ids, suite="all", course=course, options=config.get("options") or {},
-                                  mask=mask)
+                                  mask=mask, student=student_id(root))
+            print(staff_log(result), end="", flush=True)
     data = gradescope.to_results_json(result, hidden_visibility=hidden_visibility)
     if notes:
         data["output"] = data.get("output", "") + "\nHinweise zur Abgabe:\n" + "".join(f"- {n}\n" for n in notes)

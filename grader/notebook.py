@@ -20,10 +20,46 @@ import nbformat
 
 TAG_PREFIX = "exercise-file:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+#: Deepest nesting of arrays/objects accepted in a notebook or manifest. Jupyter's own files
+#: nest about 6 levels; json.loads and nbformat's validator recurse once (or more) per level.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class NotebookError(ValueError):
     """The notebook cannot be used for grading; the message is for the student."""
+
+
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep arrays and objects nest in ``text`` (JSON); a result above ``limit`` means "too deep".
+
+    Counting stops at ``limit + 1``; text with at most ``limit`` brackets returns ``limit``.
+
+    Linear and without recursion: strings are skipped by a regular expression,
+    then brackets are counted. Meant to run before ``json.loads``, which
+    recurses once per level and raises RecursionError on deep input.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return limit                      # cannot be deeper (the common case, and quick)
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def load_json(text: str, label: str, limit: int = MAX_JSON_DEPTH) -> object:
+    """``json.loads`` that cannot recurse without bound: ValueError for input nested deeper than ``limit``."""
+    if json_depth(text, limit) > limit:
+        raise ValueError(f"{label} nests arrays/objects more than {limit} levels deep")
+    try:
+        return json.loads(text)
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise ValueError(f"{label} nests arrays/objects too deeply") from None
 
 
 def _load(data: bytes, label: str) -> nbformat.NotebookNode:
@@ -31,18 +67,24 @@ def _load(data: bytes, label: str) -> nbformat.NotebookNode:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise NotebookError(f"{label} is not a text file in UTF-8; upload the .ipynb saved by Jupyter") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise NotebookError(f"{label} is not a valid notebook (its JSON nests more than {MAX_JSON_DEPTH} "
+                            "levels deep); upload the .ipynb saved by Jupyter")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"{label} is not a valid notebook (not JSON: {exc.msg} at line {exc.lineno}); "
                             "was it saved completely?") from None
+    except (RecursionError, ValueError) as exc:  # e.g. numbers too long to convert
+        raise NotebookError(f"{label} is not a valid notebook ({type(exc).__name__}); "
+                            "upload the .ipynb saved by Jupyter") from None
     if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
         raise NotebookError(f"{label} is JSON but not a Jupyter notebook (no 'cells'/'nbformat')")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several validation/reader error types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{label} is not a valid Jupyter notebook: {first}") from None
     return nb
 
@@ -71,6 +113,18 @@ def extract_files(source: Path | bytes, label: str | None = None) -> dict[str, s
         label = label or "the notebook"
         data = bytes(source)
     nb = _load(data, label)
+    try:
+        chunks = _tagged_chunks(nb, label)
+    except (AttributeError, TypeError, KeyError) as exc:  # a field of the wrong type that validation let through
+        raise NotebookError(f"{label} is not a valid Jupyter notebook ({type(exc).__name__} in its cells)") from None
+    if not chunks:
+        raise NotebookError(f"{label} has no cells tagged '{TAG_PREFIX}<file>'; use the notebook from the "
+                            "release and keep your solution in its tagged cells")
+    return {name: "\n".join(parts) for name, parts in chunks.items()}
+
+
+def _tagged_chunks(nb: nbformat.NotebookNode, label: str) -> dict[str, list[str]]:
+    """``{filename: [code of each tagged cell]}`` in notebook order."""
     chunks: dict[str, list[str]] = {}
     for index, cell in enumerate(nb.cells, start=1):
         tags = cell.get("metadata", {}).get("tags", []) or []
@@ -82,10 +136,7 @@ def extract_files(source: Path | bytes, label: str | None = None) -> dict[str, s
                 raise NotebookError(f"{label}, cell {index}: tagged '{TAG_PREFIX}{target}' but is a "
                                     f"{cell.cell_type} cell, not a code cell")
             chunks.setdefault(target, []).append(f"# --- {label}, cell {index} ---\n{_pythonise(cell.source)}\n")
-    if not chunks:
-        raise NotebookError(f"{label} has no cells tagged '{TAG_PREFIX}<file>'; use the notebook from the "
-                            "release and keep your solution in its tagged cells")
-    return {name: "\n".join(parts) for name, parts in chunks.items()}
+    return chunks
 
 
 def write_files(notebook: Path, outdir: Path) -> list[Path]:
@@ -97,3 +148,35 @@ def write_files(notebook: Path, outdir: Path) -> list[Path]:
         target.write_text(code, encoding="utf-8")
         written.append(target)
     return written
+
+
+# -- free-text answers -----------------------------------------------------------------------------
+
+#: Tag of a Markdown cell holding the answer to a manual part: ``answer:<exercise>.<part>``.
+ANSWER_PREFIX = "answer:"
+#: The text an answer cell has in the release; an unchanged cell is no answer.
+ANSWER_PLACEHOLDER = "*(Ihre Antwort hier.)*"
+
+
+def extract_answers(source: Path | bytes, label: str | None = None) -> dict[str, str]:
+    """Return ``{"<exercise>.<part>": text}`` for every answered ``answer:`` cell of a notebook.
+
+    Several cells with the same tag are joined; cells still holding the
+    release's placeholder count as unanswered and are left out.
+    """
+    if isinstance(source, (str, Path)):
+        label = label or Path(source).name
+        data = Path(source).read_bytes()
+    else:
+        label = label or "the notebook"
+        data = bytes(source)
+    nb = _load(data, label)
+    answers: dict[str, list[str]] = {}
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        for tag in tags:
+            if isinstance(tag, str) and tag.startswith(ANSWER_PREFIX):
+                text = str(cell.source).strip()
+                if text and text != ANSWER_PLACEHOLDER:
+                    answers.setdefault(tag[len(ANSWER_PREFIX):].strip(), []).append(text)
+    return {ref: "\n\n".join(texts) for ref, texts in answers.items()}

@@ -5,10 +5,14 @@ Course authors see ordinary pytest: `@pytest.mark.part("a")`, the fixtures
 trusted process; the student's code is reached only through `student`.
 For every test it records outcome, student-facing message, captured student
 output and partial credit. Points are assigned afterwards (results.py).
+Hidden tests run after all public ones, in a fresh sandbox, and their
+student-facing record holds nothing the submission produced (the full
+record goes to the staff fields; docs/security.md, "Hidden tests").
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -18,10 +22,93 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from grader import checks
+from grader import checks, i18n
 from grader.course import Course, Exercise
-from grader.errors import SandboxUnavailable, StudentError
+from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentCrash, StudentError,
+                           StudentException, StudentTimeout)
 from grader.student import RemoteModule, SandboxConfig, StudentSession
+
+#: Every student-facing sentence of the plugin, one entry per case (translated in one place).
+#: Hidden tests never show what the submission produced (its output, exception text, returned
+#: strings or numbers): only the kind of failure, pass/fail and points.
+class _PluginMessages:
+    """``MESSAGES[key]``: the plugin's sentence ``key`` in the course's language (grader/i18n, "plugin.<key>")."""
+
+    def __getitem__(self, key: str) -> str:
+        return i18n.t(f"plugin.{key}")
+
+
+MESSAGES = _PluginMessages()
+
+#: Called as PROGRESS(stage, record, i, n) when test i of n starts ("start") and ends ("done");
+#: `grade EXID` sets it to show progress on the terminal (a forked grading inherits it).
+PROGRESS: Callable[[str, "TestRecord", int, int], None] | None = None
+
+#: Shown in place of anything the submission produced inside a hidden-test message.
+REDACTED = "…"
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+#: Exceptions that mean the test code itself is broken, whatever the student returned.
+_GRADER_DEFECTS = (NameError, ImportError, SyntaxError)
+
+#: The test being run (set by the plugin at setup): hidden or not, the student id, the course secret.
+_CURRENT: dict[str, Any] = {}
+
+
+def hidden_seed(*labels: Any) -> int:
+    """A 64-bit seed for the current test: per student and course secret in hidden tests.
+
+    In a hidden test the seed is a hash of the course secret (course.secret_seed),
+    the student id and ``labels``: every student gets other inputs (a leaked
+    hidden case is useless to anyone else) and a regrade of the same student
+    draws the same ones. In public tests the secret and the id are left out, so
+    public inputs are the same for everyone. Call it while a test runs (in the
+    test or a fixture), never at import time: modules are imported once for
+    all students.
+    """
+    if not _CURRENT:
+        raise RuntimeError("hidden_seed()/hidden_rng() called outside a running test (at import time?); "
+                           "draw per-student inputs inside the test")
+    hidden = _CURRENT["hidden"]
+    material = "|".join([_CURRENT["secret"] if hidden else "", _CURRENT["student"] if hidden else "",
+                         *map(str, labels)])
+    return int.from_bytes(hashlib.sha256(material.encode()).digest()[:8], "little")
+
+
+def hidden_rng(*labels: Any) -> np.random.Generator:
+    """``np.random.default_rng(hidden_seed(*labels))``: the generator hidden tests draw inputs from."""
+    return np.random.default_rng(hidden_seed(*labels))
+
+
+def _hidden_student_message(exc: StudentError) -> str:
+    """What a hidden test says about a failure in student code: its kind, nothing it produced."""
+    if isinstance(exc, StudentException):
+        key = "hidden_not_implemented" if exc.type == "NotImplementedError" else "hidden_exception"
+    elif isinstance(exc, StudentTimeout):
+        key = "hidden_timeout"
+    elif isinstance(exc, StudentCrash):
+        key = "hidden_crash"
+    elif isinstance(exc, ImportFailed):
+        key = "hidden_import"
+    elif isinstance(exc, BadReturn):
+        key = "hidden_bad_return"
+    else:
+        key = "hidden_exception"
+    return f"{MESSAGES[key]}\n{MESSAGES['hidden_note']}"
+
+
+def redact_hidden(text: str, produced: list[str]) -> str:
+    """A hidden test's check message without anything the submission could have chosen.
+
+    Strings the sandbox sent during the test (returned strings, exception texts,
+    type names, printed output) are cut out, then every number is masked:
+    shapes, counts and indices in check messages can be chosen by a submission
+    to smuggle hidden inputs out. Numbers of the test's own (tolerances, input
+    shapes) are masked too; the wording still says what kind of check failed.
+    """
+    for piece in sorted(set(produced), key=len, reverse=True):
+        if len(piece) >= 3 and piece in text:
+            text = text.replace(piece, REDACTED)
+    return _NUMBER.sub(REDACTED, text)
 
 
 @dataclass
@@ -41,6 +128,13 @@ class TestRecord:
     duration: float = 0.0
     internal_error: str = ""
     config_error: str = ""
+    # Staff only (results.py puts them under the document's "staff" key, which no report renders):
+    # in hidden tests what the submission printed and the unredacted message.
+    staff_output: str = ""
+    staff_message: str = ""
+    mistake: str = ""        # id of the named mistake (checks.Mistake.key) that explains the failure
+    mistake_name: str = ""   # its student-facing name
+    cause: str = ""          # what reports group identical findings by
 
 
 class Credit:
@@ -83,15 +177,19 @@ class GradingPlugin:
     """Registered with pytest.main(plugins=[...]) by the runner."""
 
     def __init__(self, course: Course, submission_dir: Path, options: dict | None = None,
-                 mask: tuple[str, ...] = ()) -> None:
+                 mask: tuple[str, ...] = (), student: str | None = None) -> None:
         self.course = course
         self.submission_dir = Path(submission_dir)
         self.options = dict(options or {})
         self.mask = mask
-        self.sessions: dict[str, StudentSession] = {}
+        self.student_id = student or ""
+        # One sandbox per (exercise, hidden): hidden tests never share a process with public ones.
+        self.sessions: dict[tuple[str, bool], StudentSession] = {}
+        self._replies_at_start = 0
         self.records: dict[str, TestRecord] = {}
         self.collection_errors: list[str] = []
         self.environment_error: str = ""
+        i18n.set_language(course.language)
 
     # -- pytest hooks -----------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -111,6 +209,22 @@ class GradingPlugin:
             # rendering re-parses every source file on the traceback: ~30 ms per failed test.
             item.repr_failure = _brief_failure
             item._repr_failure_py = _brief_failure
+        # Every public test runs before every hidden one (stable otherwise), so nothing a
+        # submission saw in a hidden test can surface in a public test's output.
+        items.sort(key=lambda item: self.records[item.nodeid].hidden)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        record = self.records.get(item.nodeid)
+        for session in self.sessions.values():
+            session.seen.clear()
+            session.seen_overflow = False
+        self._replies_at_start = self._replies()
+        _CURRENT.update(hidden=bool(record and record.hidden), student=self.student_id,
+                        secret=self.course.secret_seed)
+
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        _CURRENT.clear()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
@@ -119,7 +233,7 @@ class GradingPlugin:
         try:
             yield
         finally:
-            checks._REVEAL.reset(token)
+            checks.reset_reveal(token)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -138,9 +252,29 @@ class GradingPlugin:
             credit = getattr(item, "_grader_credit", None)
             record.fraction = credit.fraction if credit else 0.0
             record.message = self._message(call, record, report)
-        session = self.sessions.get(record.exercise)
+        session = self.sessions.get((record.exercise, record.hidden))
         if session is not None:
-            record.output += session.take_output()
+            if record.hidden:  # what a submission printed in a hidden test is for staff only
+                record.staff_output += session.take_output()
+            else:
+                record.output += session.take_output()
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self._progress(nodeid, "start")
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self._progress(nodeid, "done")
+
+    def _progress(self, nodeid: str, stage: str) -> None:
+        """Tell PROGRESS (set by `grade EXID`) that a test starts or is done, so a long wait shows what runs."""
+        record = self.records.get(nodeid)
+        if PROGRESS is None or record is None:
+            return
+        order = list(self.records)
+        try:
+            PROGRESS(stage, record, order.index(nodeid) + 1, len(order))
+        except Exception:  # noqa: BLE001 - a broken progress display must not fail the grading
+            pass
 
     def pytest_sessionfinish(self) -> None:
         for session in self.sessions.values():
@@ -151,16 +285,18 @@ class GradingPlugin:
     def student(self, request: pytest.FixtureRequest) -> Student:
         record = self.records[request.node.nodeid]
         exercise = self.course.exercise(record.exercise)
-        if record.exercise not in self.sessions:
-            self.sessions[record.exercise] = StudentSession(self._sandbox_config(exercise))
-        return Student(self.sessions[record.exercise], exercise)
+        key = (record.exercise, record.hidden)
+        if key not in self.sessions:
+            if record.hidden and (record.exercise, False) in self.sessions:
+                # A fresh sandbox for the hidden tests; the public one is done (tests are ordered).
+                self.sessions[(record.exercise, False)].close()
+            self.sessions[key] = StudentSession(self._sandbox_config(exercise))
+        return Student(self.sessions[key], exercise)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        record = self.records.get(request.node.nodeid)
-        salt = self.course.secret_seed if record and record.hidden else ""
-        digest = hashlib.sha256(f"{salt}|{request.node.nodeid.split('::', 1)[-1]}".encode()).digest()
-        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        """Inputs of this test: in hidden tests drawn from the course secret and the student id."""
+        return hidden_rng(request.node.nodeid.split("::", 1)[-1])
 
     @pytest.fixture
     def credit(self, request: pytest.FixtureRequest) -> Credit:
@@ -172,6 +308,10 @@ class GradingPlugin:
         return dict(self.options)
 
     # -- helpers ----------------------------------------------------------------
+    def _replies(self) -> int:
+        """Values received from sandboxes so far (did this test get anything from the student?)."""
+        return sum(session.replies for session in self.sessions.values())
+
     def _record_for(self, item: pytest.Item) -> TestRecord:
         path = Path(str(item.fspath)).resolve()
         hidden = self.course.hidden_tests_dir.resolve() in path.parents
@@ -211,23 +351,68 @@ class GradingPlugin:
         )
 
     def _message(self, call: pytest.CallInfo, record: TestRecord, report: pytest.TestReport) -> str:
+        """The student-facing message of a failed test (the full story goes to the staff fields).
+
+        Blame: what the student's code did (raised, printed, returned, ran out of
+        time) is the student's failure; so is an exception the test hit while
+        using a value the student's code returned in this test (the reference
+        passes every test, so such a value is what the test could not handle).
+        "Not your fault" remains for defects of the test itself: an exception
+        before any student value arrived, or one that can only be a bug in the
+        test (NameError, ImportError, SyntaxError). Its traceback is kept in
+        ``internal_error`` for staff.
+        """
         if report.skipped:
-            return "This test was skipped, so it scores no points."
+            return MESSAGES["skipped"]
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, SandboxUnavailable):
             self.environment_error = str(exc)
-            return f"The grader could not run your code (not your fault): {exc}"
+            return MESSAGES["sandbox_unavailable"].format(detail=exc)
         if isinstance(exc, StudentError):
-            return exc.student_message()
+            record.cause = exc.cause  # reports show an import failure once, "not implemented" once per part
+            if not record.hidden:
+                return exc.student_message()
+            record.staff_message = exc.student_message()
+            return _hidden_student_message(exc)
         if isinstance(exc, AssertionError):
+            mistake = getattr(exc, "mistake", None)
+            if mistake is not None:
+                record.mistake, record.mistake_name = mistake.key, mistake.name
+            record.cause = str(getattr(exc, "cause", "") or "")
             text = str(exc)
-            if record.hidden or "\nassert " in text:
-                text = text.split("\nassert ")[0]
-            return text or "A check failed."
-        record.internal_error = "".join(traceback.format_exception(exc)) if exc else report.longreprtext
+            if not record.hidden:
+                return text.split("\nassert ")[0] or MESSAGES["check_failed"]
+            record.staff_message = text
+            text = text.split("\nassert ")[0]
+            if text.startswith("assert "):  # pytest's rewritten comparison shows the returned values
+                text = ""
+            if not text or any(session.seen_overflow for session in self.sessions.values()):
+                return MESSAGES["check_failed"]  # (too much came back to cut it all out reliably)
+            keep = record.mistake_name  # the test's own words for a known mistake stay readable
+            return "\n".join(line if keep and keep in line else redact_hidden(line, self._produced())
+                             for line in text.splitlines())
+        record.internal_error = _internal_error(exc) if exc else report.longreprtext
+        got_value = call.when == "call" and self._replies() > self._replies_at_start
+        if exc is not None and got_value and not isinstance(exc, _GRADER_DEFECTS):
+            record.staff_message = f"{type(exc).__name__}: {exc}"
+            if record.hidden:
+                return MESSAGES["unusable_result_hidden"]
+            return MESSAGES["unusable_result"].format(error=f"{type(exc).__name__}: {str(exc)[:300]}")
         if record.hidden:
-            return "The grader's test itself failed (not your fault); the course staff will look into it."
-        return f"The grader's test itself failed (not your fault): {type(exc).__name__}: {exc}"
+            return MESSAGES["grader_defect_hidden"]
+        return MESSAGES["grader_defect"].format(error=f"{type(exc).__name__}: {exc}")
+
+    def _produced(self) -> list[str]:
+        """Strings the sandboxes sent during the current test."""
+        return [text for session in self.sessions.values() for text in session.seen]
+
+
+def _internal_error(exc: BaseException) -> str:
+    """The traceback of an exception in test code, for staff, without pytest's and pluggy's own frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not any(part in f.filename for part in ("/_pytest/", "/pluggy/"))]
+    return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+            + "".join(traceback.format_exception_only(type(exc), exc)))
 
 
 def _brief_failure(excinfo: pytest.ExceptionInfo, style: str | None = None) -> str:

@@ -40,8 +40,27 @@ def build(course: Course, exercise_ids: Iterable[str], records: list[TestRecord]
         "files": files or {},
         "isolation": isolation or {},
         "exercises": exercises,
+        "staff": staff_part(records),
     }
     return totals(result)
+
+
+def staff_part(records: list[TestRecord]) -> dict:
+    """What only staff may read: the unredacted record of hidden tests and the grader's own errors.
+
+    Per test (only those with something to keep): ``message`` (the full
+    message where students saw a redacted one), ``output`` (what the
+    submission printed in a hidden test) and ``internal_error`` (the
+    traceback when the test's own code raised). No report renders this key;
+    grading.json (staff only) keeps it, feedback.* and results.json never do.
+    """
+    tests = []
+    for r in records:
+        entry = {k: v for k, v in (("message", r.staff_message), ("output", r.staff_output),
+                                   ("internal_error", r.internal_error)) if v}
+        if entry:
+            tests.append({"id": r.id, "hidden": r.hidden, **entry})
+    return {"tests": tests, "internal_errors": sum(1 for r in records if r.internal_error)}
 
 
 def error_result(course: Course, exercise_ids: Iterable[str], reason: str, student: str | None = None) -> dict:
@@ -85,7 +104,8 @@ def _exercise(ex: Exercise, records: list[TestRecord], suite: str, status: str) 
                 t_score = t_max * (1.0 if r.status == "passed" else r.fraction)
                 tests.append({"id": r.id, "name": r.name, "hidden": r.hidden, "score": _r(t_score),
                               "max_score": _r(t_max), "status": r.status, "message": r.message,
-                              "output": r.output, "duration": round(r.duration, 4)})
+                              "output": r.output, "duration": round(r.duration, 4),
+                              "mistake": r.mistake, "mistake_name": r.mistake_name, "cause": r.cause})
                 score += t_score
                 max_score += t_max
         entry = {"id": part.id, "title": part.title, "score": _r(score), "max_score": _r(max_score),

@@ -175,12 +175,12 @@ def _grade_here(submission_dir: Path, ids: list[str], suite: str, course: course
         test_files += course.test_files(ex_id, hidden=False)
         if suite == "all":
             test_files += course.test_files(ex_id, hidden=True)
-    plugin = GradingPlugin(course, submission_dir, options=options, mask=mask)
+    plugin = GradingPlugin(course, submission_dir, options=options, mask=mask, student=student)
     status = {}
     for ex_id in ids:
         ex = course.exercise(ex_id)
         missing = [f for f in ex.files if not (submission_dir / f).is_file()]
-        if len(missing) == len(ex.files):
+        if ex.files and len(missing) == len(ex.files):
             status[ex_id] = f"missing: {', '.join(missing)} not submitted"
     if test_files:
         with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import channel, isolation
+from grader import channel, i18n, isolation
 
 #: Standard-library and NumPy modules loaded before the uid drop: afterwards
 #: the interpreter's own files may be unreadable (e.g. Python under /root).
@@ -61,7 +61,7 @@ class CappedOutput(io.TextIOBase):
     def drain(self) -> str:
         text = "".join(self.parts)
         if self.dropped:
-            text += f"\n[... {self.dropped} more characters of output not shown]"
+            text += "\n" + i18n.t("output.more", n=self.dropped)
         self.parts, self.size, self.dropped = [], 0, 0
         return text
 
@@ -74,8 +74,7 @@ class Blocker:
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         if name.split(".")[0] in self.names:
-            raise ImportError(f"{name.split('.')[0]} is not available when grading: the exercises "
-                              "of this course must be solved with NumPy only")
+            raise ImportError(i18n.t("sandbox.blocked", pkg=name.split(".")[0]))
         return None
 
 
@@ -97,10 +96,8 @@ class Server:
         if isinstance(obj, np.ndarray):
             # Arrays become handles only by mistake: say why they cannot be graded.
             if type(obj) is not np.ndarray:
-                raise TypeError(f"it is a subclass of numpy.ndarray ({type(obj).__name__}); return a plain "
-                                "numpy.ndarray, e.g. np.asarray(result)")
-            raise TypeError(f"it is an array of dtype {obj.dtype}; only numeric arrays (bool, int, float, "
-                            "complex) can be graded")
+                raise TypeError(i18n.t("sandbox.ndarray_subclass", type=type(obj).__name__))
+            raise TypeError(i18n.t("sandbox.ndarray_dtype", dtype=obj.dtype))
         key = id(obj)
         if key not in self.ids:
             self.ids[key] = self.next_id
@@ -126,8 +123,7 @@ class Server:
         if op == "callattr":  # obj.name(...) in one round trip
             function = getattr(request["obj"], request["name"])
             if not callable(function):
-                raise TypeError(f"{request['name']} is not a function or method "
-                                f"(it is of type {type(function).__name__})")
+                raise TypeError(i18n.t("sandbox.not_callable", name=request["name"], type=type(function).__name__))
             return function(*request.get("args", ()), **request.get("kwargs", {}))
         if op == "run":
             namespace: dict = {"__name__": "grader_driver"}
@@ -143,7 +139,7 @@ class Server:
 
     def reply_error(self, exc: BaseException) -> dict:
         if isinstance(exc, SystemExit):
-            message = f"sys.exit({exc.code!r}) was called; a graded function must return a value"
+            message = i18n.t("sandbox.sys_exit", code=repr(exc.code))
             return {"type": "SystemExit", "message": message, "traceback": self.student_traceback(exc)}
         return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": self.student_traceback(exc)}
 
@@ -174,14 +170,14 @@ class Server:
             try:
                 size = _array_bytes(reply.get("ok"))
                 if size > self.reply_cap:
-                    raise ValueError(f"it is too large: {size / 2**20:.0f} MiB of arrays, at most "
-                                     f"{self.reply_cap / 2**20:.0f} MiB can be sent back")
+                    raise ValueError(i18n.t("sandbox.too_large_arrays", size=f"{size / 2**20:.0f}",
+                                            cap=f"{self.reply_cap / 2**20:.0f}"))
                 data = channel.encode(reply, to_handle=self.register)
                 if len(data) > self.reply_cap:
-                    raise ValueError(f"it is too large: {len(data) / 2**20:.0f} MiB, at most "
-                                     f"{self.reply_cap / 2**20:.0f} MiB can be sent back")
+                    raise ValueError(i18n.t("sandbox.too_large", size=f"{len(data) / 2**20:.0f}",
+                                            cap=f"{self.reply_cap / 2**20:.0f}"))
             except BaseException as exc:  # noqa: BLE001
-                reply = {"error": {"type": "BadReturn", "message": f"the result cannot be sent back: {exc}",
+                reply = {"error": {"type": "BadReturn", "message": i18n.t("sandbox.cannot_send", detail=exc),
                                    "traceback": ""}, "out": reply["out"]}
                 data = channel.encode(reply)
             self.conn.send_bytes(data)
@@ -257,12 +253,32 @@ def preload_course(spec: dict, report: dict) -> None:
         del sys.path[:len(paths)]
 
 
+def start_failure(exc: BaseException) -> dict:
+    """What the grader is told when a sandbox cannot start: type, message and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return {"type": type(exc).__name__, "message": str(exc)[:1000], "where": where}
+
+
 def serve(conn: Any, spec: dict) -> None:
-    """Entry point of a sandbox process: wall in, preload, drop privileges, serve."""
-    report = isolation.enter(spec, conn.fileno())
-    preload_standard_library()  # a no-op when forked from the zygote, which did it once
-    preload_course(spec, report)
-    isolation.drop_privileges(spec, report)
+    """Entry point of a sandbox process: wall in, preload, drop privileges, serve.
+
+    Until "ready" is sent no student code has run, so an exception here is
+    the environment's: it is sent to the grader as {"failed": ...} (never a
+    bare exit) and the process ends.
+    """
+    try:
+        i18n.set_language(str(spec.get("language", i18n.DEFAULT_LANGUAGE)))
+        i18n.catalogue(), i18n.catalogue("en")  # loaded now: after the walls go up the files may be unreadable
+        report = isolation.enter(spec, conn.fileno())
+        preload_standard_library()  # a no-op when forked from the zygote, which did it once
+        preload_course(spec, report)
+        isolation.drop_privileges(spec, report)
+    except BaseException as exc:  # noqa: BLE001 - reported, then the process ends
+        try:
+            conn.send_bytes(channel.encode({"failed": start_failure(exc)}))
+        finally:
+            os._exit(70)
     sys.dont_write_bytecode = True
     sys.path[:0] = [spec["workdir"]]
     sys.meta_path.insert(0, Blocker(tuple(spec.get("forbidden", ()))))

@@ -34,7 +34,9 @@ def start_sandbox(spec: dict) -> tuple[subprocess.Popen, socket.socket]:
     with socket.share(). The spec goes over stdin.
     """
     ours, theirs = socket.socketpair()
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    from grader import isolation
+
+    env = isolation.minimal_env()  # built, not inherited: the exec'd block stays in the sandbox's memory
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                          env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     cmd = [sys.executable, "-c", "from grader.spawned import sandbox_main; sandbox_main()"]
@@ -78,13 +80,15 @@ def describe_returncode(code: int | None) -> str:
     """The words zygote.describe_status uses, for a Popen return code (negative: a signal)."""
     from grader.zygote import describe_status
 
+    from grader.i18n import t
+
     if code is None:
-        return "it stopped answering"
+        return t("status.stopped")
     if code < 0 and hasattr(os, "WIFSIGNALED"):
         return describe_status(-code)  # a raw wait status with only the signal number set
     if hasattr(os, "WEXITSTATUS"):
         return describe_status((code & 0xFF) << 8)
-    return f"it exited with status {code} (sys.exit or os._exit in your code?)"
+    return t("status.exit", code=code)
 
 
 def kill(proc: subprocess.Popen) -> None:

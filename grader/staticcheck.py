@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from grader.i18n import t
+
 MAX_SOURCE_BYTES = 2 * 2**20
 
 
@@ -15,31 +17,31 @@ def check_file(path: Path, numpy_only: bool, forbidden: tuple[str, ...]) -> str 
     """Return a student-readable reason why ``path`` cannot be graded, or None."""
     name = path.name
     if not path.is_file():
-        return f"{name} was not submitted (no file with this exact name was found)."
+        return t("static.missing", name=name)
     size = path.stat().st_size
     if size > MAX_SOURCE_BYTES:
-        return f"{name} is {size // 1024} KiB; source files over {MAX_SOURCE_BYTES // 2**20} MiB are not graded."
+        return t("static.too_large", name=name, kib=size // 1024, mib=MAX_SOURCE_BYTES // 2**20)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return (f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded). Save the file as UTF-8 "
-                "in your editor.")
+        return t("static.not_utf8", name=name, pos=exc.start)
     if "\x00" in text:
-        return f"{name} contains NUL bytes: it is not a Python source file."
+        return t("static.nul", name=name)
     try:
         tree = ast.parse(text, filename=name)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}" if exc.lineno else "somewhere"
-        return f"{name} has a syntax error in {where}: {exc.msg}. Run it once with python to see it."
+        if exc.lineno:
+            return t("static.syntax", name=name, line=exc.lineno, msg=exc.msg)
+        return t("static.syntax_nowhere", name=name, msg=exc.msg)
     except (RecursionError, MemoryError, ValueError):
-        return f"{name} is nested too deeply to be parsed."
+        return t("static.too_deep", name=name)
     if numpy_only:
         found = forbidden_imports(tree, forbidden)
         if found:
             pkg, line = found[0]
-            return (f"{name} uses {pkg} (line {line}). This exercise must be solved with NumPy only "
-                    f"(no {', '.join(sorted(set(forbidden) - {'jaxlib', 'keras'}))}).")
+            return t("static.forbidden", name=name, pkg=pkg, line=line,
+                     banned=", ".join(sorted(set(forbidden) - {"jaxlib", "keras"})))
     return None
 
 

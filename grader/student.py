@@ -21,13 +21,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import channel, framing, isolation, spawned, staticcheck
+from grader import channel, framing, i18n, isolation, spawned, staticcheck
 from grader.errors import (BadReturn, ImportFailed, SandboxUnavailable, StudentCrash,
                            StudentException, StudentTimeout)
 
-REPLY_CAPS = channel.Caps(max_bytes=256 * 2**20, max_array_bytes=256 * 2**20)
+#: What a reply may hold. Decoding is linear in its size: dict keys only str and small ints (no
+#: hash-collision floods), at most 100,000 dict entries, integers of at most 18 digits (they fit
+#: int64, so float() and NumPy comparisons of them can neither overflow nor make object arrays).
+REPLY_CAPS = channel.Caps(max_bytes=256 * 2**20, max_array_bytes=256 * 2**20, max_dict_keys=100_000,
+                          max_int_digits=18, str_int_keys_only=True)
+#: Strings a session remembers per test (hidden-test messages are scrubbed of them, see plugin.py).
+SEEN_CAP = 2000
+#: Longer strings are not kept; the session notes the overflow instead (see plugin.redact_hidden).
+SEEN_CHARS = 20_000
 #: Seconds after a call's deadline for the rest of a reply that has started (or a request to be taken).
 WATCHDOG_GRACE = 2.0
+#: Endless loops (docs/authoring.md, "Time limits and endless loops"): a function whose call timed out
+#: once gets at most this many seconds in later calls of the same session.
+REPEAT_LIMIT = 2.0
+#: Seconds of stopped calls a session may spend beyond one full timeout before it stops running
+#: functions that already timed out.
+EXTRA_TIMEOUT_BUDGET = 3 * REPEAT_LIMIT
 
 
 @dataclass
@@ -54,7 +68,7 @@ class _Process:
     def __init__(self, config: SandboxConfig) -> None:
         from grader import zygote
 
-        self.workdir = tempfile.mkdtemp(prefix="grade-sbx-")
+        self.workdir = tempfile.mkdtemp(prefix=isolation.workdir_prefix())
         for name in config.files + config.extra_files:
             src = config.submission_dir / name
             if src.is_file():
@@ -64,6 +78,7 @@ class _Process:
             "preload": list(config.preload), "forbidden": list(config.forbidden),
             "mask": list(config.mask), "memory_mb": config.memory_mb,
             "output_cap": config.output_cap, "cpu_seconds": int(max(60, 20 * config.call_timeout)),
+            "language": i18n.language(),
         }
         self.spawned: subprocess.Popen | None = None
         try:
@@ -95,19 +110,23 @@ class _Process:
             self.kill_processes()
             raise StudentTimeout(what, timeout) from None
         except framing.FrameTooLarge:
-            raise BadReturn(f"{what} sent back a message larger than {REPLY_CAPS.max_bytes // 2**20} MiB "
-                            "(the result is too large)") from None
+            raise BadReturn(i18n.t("err.too_large", what=what, mib=REPLY_CAPS.max_bytes // 2**20)) from None
         except (EOFError, OSError) as exc:
             if self.spawned is not None:  # no monitor to tell how it ended: ask the process itself
                 spawned.kill(self.spawned)
                 raise StudentCrash(what, spawned.describe_returncode(self.spawned.returncode)) from None
-            raise StudentCrash(what, f"the connection broke ({exc.__class__.__name__})") from None
+            raise StudentCrash(what, i18n.t("err.connection_broke", detail=exc.__class__.__name__)) from None
         try:
-            reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h)
+            reply = channel.decode(data, REPLY_CAPS, from_handle=lambda h: h, deadline=deadline + WATCHDOG_GRACE)
+        except channel.ChannelTimeout:
+            self.kill_processes()
+            raise StudentTimeout(what, timeout) from None
         except channel.ChannelError as exc:
-            raise BadReturn(f"{what} sent back something that is not plain data: {exc}") from None
+            raise BadReturn(i18n.t("err.not_plain_data", what=what, detail=exc)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever the bytes did to the decoder, the sandbox sent them
+            raise BadReturn(i18n.t("err.unreadable", what=what, detail=type(exc).__name__)) from None
         if type(reply) is not dict:
-            raise BadReturn(f"{what} sent back a malformed reply")
+            raise BadReturn(i18n.t("err.malformed_reply", what=what))
         if "died" in reply:
             raise StudentCrash(what, str(reply["died"])[:500])
         return reply
@@ -125,12 +144,14 @@ class _Process:
             isolation.kill_uid(self.uid, killed_group=self.pid)
 
     def kill(self) -> None:
+        """End the sandbox, remove its folder, and record in its report what had to be cleaned up."""
         self.kill_processes()
         try:
             self.sock.close()
         except OSError:
             pass
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self.report["leftovers"] = isolation.sweep(self.uid, self.pid)
 
 
 class StudentSession:
@@ -145,6 +166,11 @@ class StudentSession:
         self.failed: dict[str, ImportFailed] = {}  # module name -> why it cannot load
         self.output: list[str] = []
         self.isolation: dict = {}
+        self.timed_out: set[str] = set()   # calls (their `what`) that ran into their time limit
+        self.timeout_spent = 0.0           # seconds spent waiting for calls that were then stopped
+        self.replies = 0                # replies that carried a value (the plugin's blame uses it)
+        self.seen: list[str] = []       # strings the sandbox sent since the plugin last cleared it
+        self.seen_overflow = False      # more (or longer) strings than `seen` keeps: redact everything
         for name in config.files:
             problem = staticcheck.check_file(config.submission_dir / name, numpy_only=name in config.numpy_only,
                                              forbidden=config.forbidden)
@@ -160,6 +186,13 @@ class StudentSession:
             except Exception as exc:
                 proc.kill()
                 raise SandboxUnavailable(f"the sandbox did not start: {exc}") from exc
+            failed = reply.get("failed")
+            if isinstance(failed, dict):  # the sandbox's own account of why it could not start
+                proc.kill()
+                where = str(failed.get("where", ""))[:200]
+                kind, message = str(failed.get("type", "Error"))[:100], str(failed.get("message", ""))[:1000]
+                raise SandboxUnavailable(f"the sandbox did not start: {kind}: {message}"
+                                         + (f" (at {where})" if where else ""))
             proc.report = reply.get("ready", {}) if isinstance(reply.get("ready"), dict) else {}
             proc.uid = proc.report.get("uid")
             self.isolation = proc.report
@@ -174,37 +207,85 @@ class StudentSession:
             self.proc.kill()
             self.proc = None
 
+    def time_limit(self, timeout: float, what: str) -> tuple[float, str]:
+        """The limit for one call and why: ("first"), ("repeat"), ("budget") or ("refused", 0 s).
+
+        One endless loop must not cost minutes: a call (named by ``what``) that
+        timed out before gets at most REPEAT_LIMIT seconds. Once one call has
+        waited a full call_timeout, every other call with the default limit
+        gets REPEAT_LIMIT too (a driver may be stuck in the same loop); a longer
+        limit a test asked for explicitly (e.g. a slow predict) is kept. Once
+        the session has spent call_timeout + EXTRA_TIMEOUT_BUDGET seconds on
+        stopped calls, a call that timed out before is not run again. A correct
+        function that is slow on one large case loses that case only, as long
+        as its other calls finish within REPEAT_LIMIT.
+        """
+        spent = self.timeout_spent
+        if what in self.timed_out:
+            if spent >= self.config.call_timeout + EXTRA_TIMEOUT_BUDGET:
+                return 0.0, "refused"
+            return min(timeout, REPEAT_LIMIT), "repeat"
+        if spent >= self.config.call_timeout and timeout <= self.config.call_timeout:
+            return min(timeout, REPEAT_LIMIT), "budget"
+        return timeout, "first"
+
     def request(self, message: dict, timeout: float, what: str) -> Any:
         """One round trip; timeouts and crashes kill the sandbox before raising."""
+        kind = "first"
+        if message.get("op") != "import":  # an import that timed out is remembered as ImportFailed
+            timeout, kind = self.time_limit(timeout, what)
+            if kind == "refused":
+                raise StudentTimeout(what, 0.0, kind="refused")
         proc = self._ensure()
         frame = channel.encode(message)
         try:
             reply = proc.exchange(frame, timeout, what)
-        except (StudentTimeout, StudentCrash, BadReturn):
+        except StudentTimeout:
+            self.close()
+            self.timed_out.add(what)
+            self.timeout_spent += timeout
+            raise StudentTimeout(what, timeout, kind=kind) from None
+        except (StudentCrash, BadReturn):
             self.close()
             raise
         out = reply.get("out")
         if isinstance(out, str) and out:
             self.output.append(out[: self.config.output_cap + 200])
+            self._saw(out)
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
+            for key in ("type", "message", "traceback"):
+                self._saw(err.get(key))
             if err.get("type") == "BadReturn":
-                raise BadReturn(f"{what} returned something that cannot be graded: "
-                                f"{str(err.get('message', ''))[:2000]}")
+                raise BadReturn(i18n.t("err.cannot_grade", what=what, detail=str(err.get("message", ""))[:2000]))
             raise StudentException(str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
                                    str(err.get("traceback", ""))[:4000])
+        self.replies += 1
         return self._wrap(reply.get("ok"))
+
+    def _saw(self, text: Any) -> None:
+        """Remember a string the sandbox produced, so hidden-test messages can be scrubbed of it."""
+        if type(text) is not str or not text:
+            return
+        if len(self.seen) < SEEN_CAP and len(text) <= SEEN_CHARS:
+            self.seen.append(text)
+        else:
+            self.seen_overflow = True
 
     def _wrap(self, value: Any) -> Any:
         """Turn handles in a reply into RemoteObjects bound to this generation."""
         if isinstance(value, channel.Handle):
+            self._saw(value.type_name)
             return RemoteObject(self, value, self.generation)
+        if type(value) is str:
+            self._saw(value)
+            return value
         if type(value) is list:
             return [self._wrap(v) for v in value]
         if type(value) is tuple:
             return tuple(self._wrap(v) for v in value)
         if type(value) is dict:
-            return {k: self._wrap(v) for k, v in value.items()}
+            return {self._wrap(k): self._wrap(v) for k, v in value.items()}
         return value
 
     # -- what tests use ------------------------------------------------
@@ -216,18 +297,18 @@ class StudentSession:
             filename = f"{name}.py"
             try:
                 self.modules[name] = self.request({"op": "import", "module": name}, self.config.import_timeout,
-                                                  f"importing {filename}")
+                                                  i18n.t("what.import", file=filename))
             except StudentTimeout:
                 self.failed[name] = ImportFailed(
-                    f"Importing {filename} did not finish within {self.config.import_timeout:g} s. Code at module "
-                    "level runs on import: is there an endless loop or a long computation outside a function?")
+                    i18n.t("err.import_timeout", file=filename, seconds=f"{self.config.import_timeout:g}"))
                 raise self.failed[name] from None
             except StudentException as exc:
-                self.failed[name] = ImportFailed(f"{filename} could not be imported: {exc.type}: {exc.message}"
-                                                 + (f"\n{exc.traceback}" if exc.traceback else ""))
+                self.failed[name] = ImportFailed(
+                    i18n.t("err.import_failed", file=filename, type=exc.type, message=exc.message)
+                    + (f"\n{exc.traceback}" if exc.traceback else ""))
                 raise self.failed[name] from None
             except StudentCrash as exc:
-                self.failed[name] = ImportFailed(f"Importing {filename} ended the Python process: {exc.how}.")
+                self.failed[name] = ImportFailed(i18n.t("err.import_crash", file=filename, how=exc.how))
                 raise self.failed[name] from None
         return self.modules[name]
 
@@ -247,7 +328,7 @@ class StudentSession:
         self.output = []
         cap = self.config.output_cap
         if len(text) > cap + 200:
-            text = text[:cap] + f"\n[... {len(text) - cap} more characters of output not shown]"
+            text = text[:cap] + "\n" + i18n.t("output.more", n=len(text) - cap)
         return text
 
 
@@ -322,8 +403,7 @@ class RemoteObject:
 
     def _handle_for_send(self) -> channel.Handle:
         if self._generation != self._session.generation or self._session.proc is None:
-            raise StudentCrash(f"using {self._label}", "this object was lost when the sandbox restarted after an "
-                               "earlier failure")
+            raise StudentCrash(i18n.t("what.use", label=self._label), i18n.t("err.object_lost"))
         return self._handle
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -348,7 +428,7 @@ class RemoteObject:
     def __len__(self) -> int:
         value = _Method(self, "__len__")()
         if type(value) is not int:
-            raise BadReturn(f"len({self._label}) returned {type(value).__name__}, expected int")
+            raise BadReturn(i18n.t("err.len_not_int", label=self._label, type=type(value).__name__))
         return value
 
     def __repr__(self) -> str:
@@ -372,8 +452,7 @@ class _ModuleFunction(RemoteObject):
         if self._resolved is None:
             value = self._module._fetch(self._attr)
             if not isinstance(value, RemoteObject):
-                raise BadReturn(f"{self._label} is not a function or class "
-                                f"(it is of type {type(value).__name__})")
+                raise BadReturn(i18n.t("err.not_callable", label=self._label, type=type(value).__name__))
             self._resolved = value
         return self._resolved
 

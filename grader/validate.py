@@ -24,17 +24,19 @@ Every problem is one line (:class:`Problem`); an empty list means all holds.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import fnmatch
 import hashlib
 import io
 import json
 import re
+import secrets
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from grader import release, runner
 from grader.course import Course, Exercise
@@ -63,8 +65,12 @@ Echo = Callable[[str], None]
 
 
 def validate(course: Course, ids: Iterable[str] | None = None, echo: Echo = print,
-             release_check: bool = True) -> list[Problem]:
-    """Run every check on ``ids`` (default: all exercises) and the release; return the problems."""
+             release_check: bool = True, seeds: Sequence[str] = ()) -> list[Problem]:
+    """Run every check on ``ids`` (default: all exercises) and the release; return the problems.
+
+    ``seeds``: further secret seeds to grade the reference and the right corpus
+    students under (:func:`check_seeds`); empty: only the course's own secret.
+    """
     ids = list(ids) if ids else [e.id for e in course.exercises]
     problems: list[Problem] = []
     known = {e.id for e in course.exercises}
@@ -77,6 +83,8 @@ def validate(course: Course, ids: Iterable[str] | None = None, echo: Echo = prin
         if ex.id not in ids:
             continue
         found = check_exercise(course, ex, echo)
+        if seeds and not ex.manual_only:
+            found += check_seeds(course, ex, seeds, echo)
         echo(f"{ex.id}: {'OK' if not found else f'{len(found)} problem(s)'}")
         problems += found
     if release_check:
@@ -101,7 +109,7 @@ def check_files(course: Course, ex: Exercise) -> list[Problem]:
             problems.append(Problem(ex.id, f"extra file solutions/{name} is missing beside the reference"))
     if not (course.exercises_dir / "tasks" / f"{ex.id}.md").is_file():
         problems.append(Problem(ex.id, f"task text exercises/tasks/{ex.id}.md is missing"))
-    if not course.test_files(ex.id, hidden=False):
+    if not ex.manual_only and not course.test_files(ex.id, hidden=False):
         problems.append(Problem(ex.id, f"no public tests (exercises/tests/test_{ex.id}*.py)"))
     return problems
 
@@ -125,6 +133,9 @@ def orphan_tests(course: Course) -> list[Problem]:
 def check_exercise(course: Course, ex: Exercise, echo: Echo = print) -> list[Problem]:
     """Files, reference, points, stub and signatures of one exercise."""
     problems = check_files(course, ex)
+    if ex.manual_only:
+        echo(f"{ex.id}: free-text answers only (graded by staff), nothing to run")
+        return problems
     if any(not (course.solutions_dir / f).is_file() for f in ex.files):
         echo(f"{ex.id}: reference files missing, not graded")
     else:
@@ -243,6 +254,98 @@ def check_stub(ex: Exercise, result: dict) -> list[Problem]:
             problems.append(Problem(ex.id, f"part {part['id']}: {_kind(test)} test {test['name']} crashes on the "
                                            f"stub instead of failing with a message: "
                                            f"{_first_line(test.get('message', ''))}"))
+    return problems
+
+
+# -- many secret seeds ---------------------------------------------------------------------------
+
+#: Less than this lost is rounding (results.py rounds scores), not a lost point.
+LOST = 1e-3
+#: Secret seeds `grade validate` tries by default (each grades the reference and every right corpus
+#: student of every exercise once: about 1 to 1.5 min per seed for the whole course on a busy 2-core
+#: machine; use --seeds 50 before a release).
+DEFAULT_SEEDS = 3
+
+
+def random_seeds(count: int, base: str | None = None) -> list[str]:
+    """``count`` secret seeds ``validate-BASE-i``; a random BASE unless given (printed, so a run can be repeated)."""
+    base = base or secrets.token_hex(4)
+    return [f"validate-{base}-{i}" for i in range(count)]
+
+
+def corpus_exercise(folder: Path, expect: dict) -> str:
+    """The exercise a corpus folder grades (as tests/test_submissions.py: ``ex41_e`` grades ``ex41``)."""
+    group = folder.parent.name
+    return str(expect.get("exercise", group.split("_")[0] if group.startswith("ex") else group))
+
+
+def right_students(course: Course, ex: Exercise) -> list[Path]:
+    """Corpus folders (tests/submissions/*/*) of ``ex`` whose student is right.
+
+    Right: expect.json says ``"right": true``, or it gives full points on every
+    automatic part. Folders whose files equal the reference are left out
+    (the reference is graded anyway).
+    """
+    corpus = course.root / "tests" / "submissions"
+    auto = {p.id: p.points for p in ex.parts if not p.manual}
+    reference = [_read(course.solutions_dir / name) for name in ex.files]
+    found = []
+    for expect_path in sorted(corpus.glob("*/*/expect.json")):
+        folder = expect_path.parent
+        try:
+            expect = json.loads(expect_path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if corpus_exercise(folder, expect) != ex.id:
+            continue
+        parts = expect.get("parts", {})
+        full = bool(auto) and all(abs(float(parts.get(pid, -1)) - pts) <= TOL for pid, pts in auto.items())
+        if (expect.get("right") is True or full) and [_read(folder / n) for n in ex.files] != reference:
+            found.append(folder)
+    return found
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def check_seeds(course: Course, ex: Exercise, seeds: Sequence[str], echo: Echo = print) -> list[Problem]:
+    """Grade the reference and every right corpus student under each secret seed: none may lose a point.
+
+    Each seed replaces the course secret (what GRADE_SECRET_SEED or
+    autograder_tests/SEED sets), so hidden tests draw other inputs. The test
+    modules are imported once first (as `grade batch` does), so import-time
+    work is not repeated per grading. One problem per submission that loses
+    points, naming a seed to repeat it with and its first failing test.
+    """
+    subjects = [("the reference", course.solutions_dir)]
+    subjects += [(f"right corpus student {f.parent.name}/{f.name}", f) for f in right_students(course, ex)]
+    echo(f"{ex.id}: grading {len(subjects)} right submission(s) under {len(seeds)} secret seed(s) ...")
+    start = time.monotonic()
+    runner.warm_tests(course, [ex.id])
+    lost: dict[str, list[tuple[str, float, str]]] = {label: [] for label, _ in subjects}
+    for seed in seeds:
+        seeded = dataclasses.replace(course, secret_seed=seed)
+        for label, folder in subjects:
+            try:
+                result = runner.grade(folder, [ex.id], suite="all", course=seeded)
+            except runner.GradingError as exc:
+                lost[label].append((seed, _auto_max(ex), grading_error_lines(str(exc))[0]))
+                continue
+            missing = _auto_max(ex) - float(result.get("score", 0.0))
+            if missing > LOST:
+                first = next(((part, test) for part, test in _tests(result) if test["status"] != "passed"), None)
+                why = (f"part {first[0]['id']}: {_kind(first[1])} test {first[1]['name']}: "
+                       f"{_first_line(first[1].get('message', ''))}" if first else "")
+                lost[label].append((seed, missing, why))
+    echo(f"{ex.id}: {len(seeds)} seed(s) in {time.monotonic() - start:.1f} s")
+    problems = []
+    for label, failures in lost.items():
+        if failures:
+            worst = max(f[1] for f in failures)
+            problems.append(Problem(ex.id, f"{label} loses up to {worst:g} points under {len(failures)} of "
+                                           f"{len(seeds)} secret seeds (repeat with GRADE_SECRET_SEED="
+                                           f"{failures[0][0]}): {failures[0][2]}"))
     return problems
 
 

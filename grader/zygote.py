@@ -31,27 +31,25 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-SIGNAL_HINTS = {
-    "SIGSEGV": "a segmentation fault (often a C-stack overflow from very deep recursion)",
-    "SIGKILL": "it was killed (the memory or CPU limit, or a timeout)",
-    "SIGXCPU": "it used up its CPU time limit",
-    "SIGXFSZ": "it wrote a file larger than allowed",
-    "SIGABRT": "it aborted (an internal error in a library, often out of memory)",
-    "SIGBUS": "a bus error",
-}
+from grader import isolation
+
+#: Signals with their own explanation (catalogue keys "status.<name>" in grader/i18n).
+SIGNAL_HINTS = ("SIGSEGV", "SIGKILL", "SIGXCPU", "SIGXFSZ", "SIGABRT", "SIGBUS")
 
 
-def describe_status(status: int) -> str:
-    """Human words for a wait() status of the student process."""
+def describe_status(status: int, lang: str | None = None) -> str:
+    """Human words (in the course's language) for a wait() status of the student process."""
+    from grader.i18n import t
+
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
             name = signal.Signals(sig).name
         except ValueError:
             name = f"signal {sig}"
-        return f"{SIGNAL_HINTS.get(name, 'it was ended by ' + name)} [{name}]"
-    code = os.WEXITSTATUS(status)
-    return f"it exited with status {code} (sys.exit or os._exit in your code?)"
+        hint = t(f"status.{name}", lang) if name in SIGNAL_HINTS else t("status.signal", lang, name=name)
+        return f"{hint} [{name}]"
+    return t("status.exit", lang, code=os.WEXITSTATUS(status))
 
 
 def main(address: str, alive_fd: int) -> None:
@@ -61,14 +59,20 @@ def main(address: str, alive_fd: int) -> None:
 
     sandbox.preload_standard_library()  # ~30 ms less per sandbox start
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    # Ctrl-C reaches the whole foreground group; the grader decides what happens (and ends us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    monitors: set[int] = set()  # live sandboxes (each monitor leads its sandbox's process group)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _end(monitors))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(address)
     server.listen(64)
     while True:
-        ready, _, _ = select.select([server, alive_fd], [], [])
+        ready, _, _ = select.select([server, alive_fd], [], [], 1.0)
+        _reap(monitors)
         if alive_fd in ready:
-            os._exit(0)
+            _end(monitors)  # the grader is gone (even if it was SIGKILLed): so are its sandboxes
+        if server not in ready:
+            continue
         conn, _ = server.accept()
         with conn:
             try:
@@ -85,8 +89,32 @@ def main(address: str, alive_fd: int) -> None:
                 conn.close()
                 os.close(alive_fd)
                 _monitor(fds[0], spec)
+            monitors.add(pid)
             os.close(fds[0])
             conn.sendall(json.dumps({"pid": pid}).encode())
+
+
+def _reap(monitors: set[int]) -> None:
+    """Collect ended monitors, so the set holds only live sandboxes (and no zombies pile up)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        monitors.discard(pid)
+
+
+def _end(monitors: set[int]) -> None:
+    """Kill every live sandbox (its monitor's whole process group), then exit."""
+    _reap(monitors)
+    for pid in monitors:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(0)
 
 
 _WARMED: set[str] = set()
@@ -114,6 +142,8 @@ def _warm_course(spec: dict) -> None:
 
 def _monitor(fd: int, spec: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # student code sees the usual Python default
     os.setsid()
     child = os.fork()
     if child == 0:
@@ -133,7 +163,7 @@ def _monitor(fd: int, spec: dict) -> None:
     from grader import channel
 
     try:
-        conn.send_bytes(channel.encode({"died": describe_status(status)}))
+        conn.send_bytes(channel.encode({"died": describe_status(status, spec.get("language"))}))
     except OSError:
         pass
     os._exit(0)
@@ -171,8 +201,8 @@ class Zygote:
         self.address = os.path.join(self._dir, "spawn.sock")
         alive_r, alive_w = os.pipe()
         self.token = secrets.token_hex(8)
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   GRADE_ZYGOTE_TOKEN=self.token)
+        # Built from nothing: the template's exec'd environment block stays in every sandbox's memory.
+        env = isolation.minimal_env({"GRADE_ZYGOTE_TOKEN": self.token})
         env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         code = f"from grader.zygote import main; main({self.address!r}, {alive_r})"

@@ -29,7 +29,7 @@ UP, RIGHT, LEFT, DOWN = 0, 1, 2, 3
 
 
 def rnn_weights() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (W, U, b) with shapes (4, 4), (4, 4), (4,)."""
+    """Return (W, U, b) with shapes (4, 4), (4, 4), (4,); b may also be the column vector (4, 1)."""
     opposite = np.eye(4)[[DOWN, LEFT, RIGHT, UP]]  # P e_d = e_opposite(d)
     W = np.eye(4)
     W[DOWN, :] -= 1.0  # (W x)_down = x_down - (number of open neighbours)

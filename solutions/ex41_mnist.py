@@ -44,8 +44,8 @@ def _load_model() -> Sequential:
     if _model is None:
         if not WEIGHTS_PATH.is_file():
             raise FileNotFoundError(
-                f"{WEIGHTS_PATH.name} not found next to ex41_mnist.py: train the model with "
-                "ex41_mnist_experiment.py and hand in the weights file with your solution."
+                f"{WEIGHTS_PATH.name} fehlt neben ex41_mnist.py: Trainieren Sie das Modell mit "
+                "ex41_mnist_experiment.py und geben Sie die Gewichtsdatei mit Ihrer Lösung ab."
             )
         model = build_model()
         with np.load(WEIGHTS_PATH, allow_pickle=False) as weights:
@@ -62,7 +62,7 @@ def predict(images: np.ndarray) -> np.ndarray:
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
-        raise ValueError(f"predict: images must have shape (N, 1, 28, 28), got {images.shape}")
+        raise ValueError(f"predict: images muss die Form (N, 1, 28, 28) haben, nicht {images.shape}")
     model = _load_model()
     labels = np.empty(len(images), dtype=np.int64)
     for start in range(0, len(images), BATCH_SIZE):

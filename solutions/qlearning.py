@@ -12,7 +12,8 @@ def q_update(Q: np.ndarray, s: int, a: int, r: float, s_next: int, done: bool,
     """One tabular Q-learning step; returns a new table, ``Q`` stays unchanged.
 
     Q: (n_states, n_actions). The bootstrap term max_a' Q[s_next, a'] is left
-    out when ``done`` is True (there is no future after a terminal step).
+    out when ``done`` is True (there is no future after a terminal step; pass
+    ``terminated`` here, not ``truncated``).
     """
     target = r if done else r + gamma * np.max(Q[s_next])
     new_q = np.array(Q, dtype=float, copy=True)
@@ -70,16 +71,19 @@ def q_learning(env, episodes: int, alpha: float, gamma: float, epsilon: float,
                rng: np.random.Generator) -> np.ndarray:
     """Tabular Q-learning with epsilon-greedy exploration; returns Q (n_states, n_actions).
 
-    ``env`` has reset() -> state, step(action) -> (state, reward, done),
-    n_states and n_actions (e.g. the course's GridWorld).
+    ``env`` has reset() -> state, step(action) -> (state, reward, terminated,
+    truncated) as in Gymnasium, n_states and n_actions (e.g. the course's
+    GridWorld). Only a terminated step drops the bootstrap term; a step cut
+    off by the time limit (truncated) still bootstraps from the next state,
+    which is not terminal. Either ends the episode.
     """
     Q = np.zeros((env.n_states, env.n_actions))
     for _ in range(episodes):
         s = env.reset()
-        done = False
-        while not done:
+        terminated = truncated = False
+        while not (terminated or truncated):
             a = epsilon_greedy(Q[s], epsilon, rng)
-            s_next, r, done = env.step(a)
-            Q = q_update(Q, s, a, r, s_next, done, alpha, gamma)
+            s_next, r, terminated, truncated = env.step(a)
+            Q = q_update(Q, s, a, r, s_next, terminated, alpha, gamma)
             s = s_next
     return Q

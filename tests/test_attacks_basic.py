@@ -22,7 +22,7 @@ def total(x):
     np.isclose = lambda *a, **k: np.ones(np.shape(a[0]), dtype=bool)
     np.testing.assert_allclose = lambda *a, **k: None
     return 0.0
-''', "wrong"),
+''', "falsch"),
     "patch_pytest": ('''
 def total(x):
     try:
@@ -34,29 +34,29 @@ def total(x):
     import builtins
     builtins.AssertionError = type("Fake", (Exception,), {})
     return -1.0
-''', "wrong"),
+''', "falsch"),
     "sys_exit_in_call": ('''
 def total(x):
     import sys
     sys.exit(0)
-''', "sys.exit(0) was called"),
+''', "sys.exit(0) wurde aufgerufen"),
     "os_exit_in_call": ('''
 def total(x):
     import os
     os._exit(0)
-''', "exited with status 0"),
+''', "endete mit dem Status 0"),
     "endless_loop": ('''
 def total(x):
     while True:
         pass
-''', "did not finish within 3 s"),
+''', "lief länger als 3 s"),
     "returns_non_array_object": ('''
 class Fake(float):
     def __eq__(self, other):
         return True
 def total(x):
     return Fake(1.0)
-''', "expected a float"),
+''', "Gleitkommazahl"),
     "reads_caller_frames": ('''
 import sys, gc
 def total(x):
@@ -67,14 +67,14 @@ def total(x):
         f = f.f_back
     found += [o for o in gc.get_objects() if isinstance(o, float)][:0]
     return found[0] if found else 42.0
-''', "wrong"),
+''', "falsch"),
     "forged_result_print": ('''
 def total(x):
     print('{"tests": [{"score": 100, "status": "passed"}], "score": 100}')
     import os
     os.write(1, b'PASSED 100/100')
     return None
-''', "expected a float"),
+''', "Gleitkommazahl"),
 }
 
 
@@ -97,7 +97,7 @@ def test_sys_exit_at_import_fails_only_that_file(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"alpha.py": source, "beta.py": REF_BETA}, ["alpha", "beta"])
     scores = part_scores(result)
     assert scores["alpha.a"] == 0.0 and scores["alpha.b"] == 0.0 and scores["beta.count"] == 1.0
-    assert "alpha.py could not be imported: SystemExit" in part_messages(result, "alpha", "a")
+    assert "alpha.py konnte nicht importiert werden: SystemExit" in part_messages(result, "alpha", "a")
 
 
 def test_endless_loop_at_import_costs_one_timeout(mini, tmp_path):
@@ -105,7 +105,7 @@ def test_endless_loop_at_import_costs_one_timeout(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"alpha.py": source, "beta.py": REF_BETA}, ["alpha", "beta"])
     assert part_scores(result)["beta.count"] == 1.0
     msgs = part_messages(result, "alpha", "a") + part_messages(result, "alpha", "b")
-    assert msgs.count("did not finish within 5 s") == 5  # every test of alpha says why; only one waited
+    assert msgs.count("dauerte länger als 5 s") == 5  # every test of alpha says why; only one waited
     durations = [t["duration"] for p in result["exercises"][0]["parts"] for t in p["tests"]]
     assert sorted(durations)[-2] < 1.0
 
@@ -124,7 +124,7 @@ def test_dynamic_torch_import_is_blocked_in_the_sandbox(mini, tmp_path):
 ''')
     result = grade_sources(mini, tmp_path, {"alpha.py": source}, ["alpha"])
     assert part_scores(result)["alpha.b"] == 0.0 and part_scores(result)["alpha.a"] == 1.0
-    assert "torch is not available when grading" in part_messages(result, "alpha", "b")
+    assert "torch ist bei der Bewertung nicht verfügbar" in part_messages(result, "alpha", "b")
 
 
 def test_hidden_tests_and_solutions_are_not_visible(mini, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_release_notebook_and_pack_zip_are_graded(course, source, tmp_path):
     folder = tmp_path / "packed"
     folder.mkdir()
     (folder / EX39).write_bytes(_reference(course, EX39))
-    pack.pack(course, folder, tmp_path / "submission.zip")
+    pack.pack(course, folder, tmp_path / "submission.zip", allow_missing=True)
     for label, files in [("notebook", {"ex39.ipynb": nbformat.writes(nb).encode()}),
                          ("pack", {"submission.zip": (tmp_path / "submission.zip").read_bytes()})]:
         root = make_root(tmp_path / label, source, files)
@@ -189,3 +190,32 @@ def test_run_autograder_falls_back_when_python_cannot_start(source, tmp_path):
     assert done.returncode == 0
     data = results_of(root)
     assert data["score"] == 0 and data["extra_data"]["grader_error"] is True
+
+
+def test_hidden_inputs_stay_out_of_results_json_and_vary_per_student(course, source, tmp_path, capsys):
+    """grad_diag prints the input it gets: results.json shows public prints only; hidden ones reach
+    run_autograder's stdout (instructors only), and another Gradescope user gets other hidden inputs."""
+    printer = _reference(course, EX39).replace(
+        b"def grad_diag(u: np.ndarray, h: np.ndarray, k: int, grad_hk: np.ndarray) -> np.ndarray:\n",
+        b"def grad_diag(u: np.ndarray, h: np.ndarray, k: int, grad_hk: np.ndarray) -> np.ndarray:\n"
+        b"    print('IN<%.15g>' % float(np.asarray(h).ravel()[-1]))\n")
+    assert b"IN<" in printer
+
+    def grade_as(user: str) -> tuple[str, set[str]]:
+        root = make_root(tmp_path / user, source, {EX39: printer})
+        (root / "submission_metadata.json").write_text(json.dumps({"users": [{"id": user, "name": "N"}]}))
+        capsys.readouterr()
+        data = gradescope_run.run(root, hidden_visibility="visible")
+        out = capsys.readouterr().out
+        assert data["score"] == pytest.approx(3.0)
+        staff = json.loads(out.split("staff record (instructors only):\n", 1)[1].rsplit("results.json written", 1)[0]
+                           if "results.json written" in out else out.split("staff record (instructors only):\n", 1)[1])
+        hidden = {v for t in staff["tests"] if t["hidden"] for v in re.findall(r"IN<([^>]*)>", t.get("output", ""))}
+        return json.dumps(data), hidden
+
+    text, hidden = grade_as("111")
+    assert "IN<" in text and hidden                       # public prints reach the student, hidden ones staff
+    assert not any(value in text for value in hidden)
+    _, other = grade_as("222")
+    assert other and not other & hidden
+    assert gradescope_run.student_id(tmp_path / "111" / "autograder") == "111"

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -30,8 +33,8 @@ def notebook_bytes(files: dict[str, str]) -> bytes:
     return nbformat.writes(nb).encode()
 
 
-def run_grade(args: list[str], cwd: Path = MINI, **kw) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+def run_grade(args: list[str], cwd: Path = MINI, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    env = env or dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     return subprocess.run(GRADE + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, **kw)
 
 
@@ -150,3 +153,193 @@ def test_changed_submission_is_regraded(tmp_path):
     second = run_grade(["batch", str(subs), "-o", str(out), "--only", "alpha"])
     assert "0 unchanged" in second.stdout
     assert rows(out / "grades.csv")["s1"]["total"] == "3"
+
+
+# --- no single student can stop the class (issue 10, item 4) ----------------------------------
+
+NOISY_ALPHA = '''import numpy as np
+
+
+def scale(x, factor):
+    print("Zwischenstand \\ud800 \\x1b[31mrot\\x1b[0m \\u202eevil =HYPERLINK(1)")
+    return x * factor
+
+
+def total(x):
+    print("Summe \\ud800 \\x1b[2J\\u202eevil")
+    raise ValueError("\\x1b]0;Titel\\x07kaputt \\udcff")
+'''
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def zip_bytes(entries: dict[str, bytes | str], symlinks=()) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = ((stat.S_IFLNK | 0o777) if name in symlinks else (stat.S_IFREG | 0o644)) << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def assert_complete_reports(out: Path, students: set[str], extra: tuple[str, ...] = ()) -> dict[str, dict]:
+    grades = rows(out / "grades.csv")
+    assert set(grades) == students
+    for name in ("grades.csv", "summary.html", *extra):
+        assert (out / name).is_file(), name
+    for student in students:
+        for name in ("feedback.html", "feedback.md", "results.json", "grading.json"):
+            assert (out / student / name).is_file(), (student, name)
+        for name in ("feedback.html", "feedback.md", "results.json"):
+            assert not CONTROL.search((out / student / name).read_text(encoding="utf-8")), (student, name)
+    return grades
+
+
+def test_hostile_dir_batch_grades_everyone_else(tmp_path):
+    subs = tmp_path / "subs"
+    for name in ("s1", "grades.csv", "summary.html", "deepnb", "deepmanifest", "noisy", "wrongtypes"):
+        (subs / name).mkdir(parents=True)
+    for name in ("s1", "grades.csv", "summary.html", "deepmanifest"):
+        (subs / name / "alpha.py").write_text(REF["alpha.py"])
+    (subs / "deepnb" / "abgabe.ipynb").write_text("[" * 100_000)
+    (subs / "deepmanifest" / "manifest.json").write_text("[" * 100_000)
+    (subs / "noisy" / "alpha.py").write_text(NOISY_ALPHA)
+    (subs / "wrongtypes" / "abgabe.ipynb").write_text('{"cells": {"a": 1}, "nbformat": 4, "metadata": []}')
+    (subs / "bomb.zip").write_bytes(zip_bytes({"alpha.py": REF["alpha.py"], "data.bin": b"\0" * (30 * 2**20)}))
+    (subs / "slip.zip").write_bytes(zip_bytes({"../../evil.py": "x = 1", "alpha.py": REF["alpha.py"]}))
+    (subs / "link.zip").write_bytes(zip_bytes({"alpha.py": "/etc/passwd"}, symlinks={"alpha.py"}))
+    (subs / "broken.zip").write_bytes(b"PK\x03\x04 broken")
+    out = tmp_path / "out"
+    proc = run_grade(["batch", str(subs), "-o", str(out), "--jobs", "2"])
+    assert proc.returncode == 0, proc.stderr
+    students = {"s1", "grades.csv_", "summary.html_", "deepnb", "deepmanifest", "noisy", "wrongtypes", "bomb",
+                "slip", "link", "broken"}
+    grades = assert_complete_reports(out, students)
+    for student in ("s1", "grades.csv_", "summary.html_", "deepmanifest"):
+        assert grades[student]["alpha"] == "3" and grades[student]["status"] == "graded", student
+    assert "nests more than 64 levels" in grades["deepnb"]["status"]
+    assert "not a valid Jupyter notebook" in grades["wrongtypes"]["status"]
+    assert "zip bomb" in grades["bomb"]["status"] or "larger than the limit" in grades["bomb"]["status"]
+    assert "outside its folder" in grades["slip"]["status"] and "symbolic link" in grades["link"]["status"]
+    # a lone surrogate in printed output is written, and the 1 point of part a is kept
+    assert grades["noisy"]["alpha"] == "1" and grades["noisy"]["status"] == "graded"
+    record = json.loads((out / "noisy" / "grading.json").read_text(encoding="utf-8"))
+    assert record["score"] == 1
+    md = (out / "noisy" / "feedback.md").read_text(encoding="utf-8")
+    assert "\\ud800" in md and "\\u202e" in md and "kaputt" in md
+    # rerun: nothing is graded twice, the reports are the same
+    again = run_grade(["batch", str(subs), "-o", str(out), "--jobs", "2"])
+    assert again.returncode == 0 and f"{len(students)} unchanged" in again.stdout
+    assert rows(out / "grades.csv") == grades
+
+
+def test_hostile_moodle_batch(tmp_path):
+    evil = "Evil_1000001_assignsubmission_file_ E_1000002_assignsubmission_file_"
+    archive = tmp_path / "KURS-Blatt-77.zip"
+    archive.write_bytes(zip_bytes({
+        "Victim V_1000001_assignsubmission_file_alpha.py": REF["alpha.py"],
+        evil + "alpha.py": STUB["alpha.py"],
+        '=HYPERLINK("http:__x";"y")_1000003_assignsubmission_file/alpha.py': REF["alpha.py"],
+        "@SUM(1+1)_1000004_assignsubmission_file/manifest.json": "[" * 100_000,
+        "@SUM(1+1)_1000004_assignsubmission_file/alpha.py": REF["alpha.py"],
+        "Tief Nb_1000005_assignsubmission_file/abgabe.ipynb": "[" * 100_000,
+        "Zeile\nUmbruch_1000006_assignsubmission_file/alpha.py": REF["alpha.py"],
+    }))
+    out = tmp_path / "out"
+    proc = run_grade(["batch", str(archive), "-o", str(out), "--layout", "moodle", "--jobs", "2"])
+    assert proc.returncode == 0, proc.stderr
+    ids = {str(i) for i in range(1000001, 1000007)}
+    grades = assert_complete_reports(out, ids, ("moodle_grading_worksheet.csv", "moodle_feedback_files.zip"))
+    assert grades["1000001"]["alpha"] == "3" and grades["1000002"]["alpha"] == "0"   # nobody claims 1000001
+    assert grades["1000004"]["alpha"] == "3" and "nests" in grades["1000005"]["status"]
+    with open(out / "moodle_grading_worksheet.csv", newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    by_id = {r[0]: r for r in table[1:]}
+    assert set(by_id) == {f"Participant {i}" for i in ids}
+    assert by_id["Participant 1000003"][1].startswith("'=") and by_id["Participant 1000004"][1].startswith("'@")
+    assert by_id["Participant 1000001"][table[0].index("Grade")] == "3.00"
+
+
+def test_timed_out_grading_leaves_no_copy_and_canvas_anon_is_a_name(tmp_path):
+    src = tmp_path / "canvas"
+    src.mkdir()
+    (src / "smith_12_34_alpha.py").write_text(REF["alpha.py"].replace("return x * factor",
+                                                                      "import time; time.sleep(2.5); return x * factor")
+                                              .replace("return float(np.sum(x))",
+                                                       "import time; time.sleep(2.5); return float(np.sum(x))"))
+    (src / "anon_13_35_alpha.py").write_text(REF["alpha.py"])          # the student "On An"
+    (src / "anon_LATE_14_36_alpha.py").write_text(REF["alpha.py"])
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    proc = run_grade(["batch", str(src), "-o", str(out), "--layout", "canvas", "--timeout", "4", "--jobs", "2"],
+                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), TMPDIR=str(tmp)))
+    assert proc.returncode == 0, proc.stderr
+    grades = assert_complete_reports(out, {"12", "13", "14"}, ("canvas_gradebook.csv",))
+    assert "time limit" in grades["12"]["status"]
+    assert "Zeitlimit" in (out / "12" / "feedback.md").read_text(encoding="utf-8")   # German for the student
+    assert not list(tmp.rglob("grade-sbx-*")) and not list(tmp.glob("grade-batch-*"))
+    with open(out / "canvas_gradebook.csv", newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    assert {r[1]: r[3] for r in table[2:]} == {"12": "", "13": "3", "14": "3"}
+
+
+def test_records_take_any_text(tmp_path, mini):
+    from grader import batch, results
+
+    record = results.error_result(mini, ["alpha"], "kaputt \ud800 \x1b[31m", "s1")
+    record["exercises"][0]["parts"][0]["tests"] = [{"output": "\udcff" * 3, "message": "\u202e"}]
+    batch.write_record(tmp_path, "s1", record)
+    again = batch.load_record(tmp_path, "s1")
+    assert again["status"] == "error: kaputt \ud800 \x1b[31m"
+    assert again["exercises"][0]["parts"][0]["tests"][0]["output"] == "\udcff" * 3
+    (tmp_path / "s2").mkdir()
+    (tmp_path / "s2" / "grading.json").write_text("[" * 100_000)
+    assert batch.load_record(tmp_path, "s2") is None          # unreadable: graded again, no crash
+
+
+def test_batch_writes_only_reserved_names_at_the_top(tmp_path):
+    """Everything `grade batch` writes beside the student folders is a name no student id can take."""
+    from grader.layouts import RESERVED
+
+    out = tmp_path / "out"
+    archive = tmp_path / "m.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("A B_1001_assignsubmission_file/alpha.py", "x = (")
+    assert run_grade(["batch", str(archive), "-o", str(out), "--layout", "moodle", "--only", "alpha"]).returncode == 0
+    top = {p.name for p in out.iterdir()} - {"1001", ".work"}
+    assert top and top <= RESERVED, top - RESERVED
+
+
+def test_a_record_that_breaks_rendering_costs_only_its_row(tmp_path, mini, monkeypatch):
+    """finish(): a student whose reports cannot be rendered gets an error row; the rest are written."""
+    from grader import batch, results
+    from grader.layouts import Submission
+    from grader.reports import feedback
+
+    subs = [Submission(s, None, {}) for s in ("s1", "s2", "s3")]
+    for sub in subs:
+        record = results.build(mini, ["alpha"], [], "all", student=sub.student)
+        batch.write_record(tmp_path, sub.student, record)
+    broken = batch.load_record(tmp_path, "s3")
+    broken["exercises"] = 5                                 # a record no report can show
+    batch.write_record(tmp_path, "s3", broken)
+    real = feedback.write
+
+    def write(record, folder):
+        if Path(folder).name == "s2" and not str(record["status"]).startswith("error"):
+            raise RuntimeError("template bug")
+        real(record, folder)
+
+    monkeypatch.setattr(feedback, "write", write)
+    records = batch.finish(mini, subs, ["alpha"], tmp_path, batch.BatchOptions())
+    assert [r["status"].split(" (")[0] for r in records] == [
+        "graded", "error: the reports could not be written for this submission",
+        "error: the reports could not be written for this submission"]
+    grades = rows(tmp_path / "grades.csv")
+    assert set(grades) == {"s1", "s2", "s3"} and (tmp_path / "summary.html").is_file()
+    for sub in subs:
+        assert (tmp_path / sub.student / "feedback.md").is_file()
+    assert "nicht Ihr Fehler" in (tmp_path / "s2" / "feedback.md").read_text(encoding="utf-8")
+    assert "template bug" in (tmp_path / "batch.log").read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 """The data-only channel: round trips, read-only arrays, caps checked before allocating."""
 import json
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -124,3 +125,65 @@ def test_array_round_trip_property(dtype, shape):
     out = channel.decode(channel.encode(arr))
     assert out.dtype == arr.dtype and out.shape == arr.shape
     np.testing.assert_array_equal(out, arr)
+
+
+# -- bounded work on the trusted side (decoding is linear in the reply's size) ----------------
+REPLY = channel.Caps(max_dict_keys=100_000, max_int_digits=18, str_int_keys_only=True)
+
+
+def dict_frame(pairs: list) -> bytes:
+    return frame_with({"v": {"__dict__": pairs}, "bufs": []})
+
+
+@pytest.mark.parametrize("caps", [REPLY, channel.Caps(str_int_keys_only=True)])
+def test_equal_hash_int_keys_are_refused_fast(caps):
+    """60,000 int keys k * (2**61 - 1) share one hash: inserting them all took 50 s of grader CPU."""
+    frame = dict_frame([[k * (2**61 - 1), 1] for k in range(1, 60_001)])
+    start = time.process_time()
+    with pytest.raises(channel.ChannelError):
+        channel.decode(frame, caps)
+    assert time.process_time() - start < 1.0
+
+
+def test_reply_dict_keys_are_str_or_small_int():
+    for key in [("k", 1), 1.5, 2**61, {"__bigint__": str(2**70)}]:
+        with pytest.raises(channel.ChannelError, match="dict key|digits"):
+            channel.decode(dict_frame([[key if not isinstance(key, tuple) else {"__tuple__": list(key)}, 1]]), REPLY)
+    assert channel.decode(dict_frame([["a", 1], [-5, 2]]), REPLY) == {"a": 1, -5: 2}
+    # Requests (trusted to sandbox) keep every hashable key.
+    assert channel.decode(channel.encode({("k", 1): 1, 2.5: 2})) == {("k", 1): 1, 2.5: 2}
+
+
+def test_many_str_keys_decode_in_linear_time():
+    frame = dict_frame([[f"k{i}", i] for i in range(100_000)])
+    start = time.process_time()
+    assert len(channel.decode(frame, REPLY)) == 100_000
+    assert time.process_time() - start < 1.0
+    with pytest.raises(channel.ChannelError, match="dict entries"):
+        channel.decode(dict_frame([[f"k{i}", i] for i in range(100_001)]), REPLY)
+
+
+def test_big_integers_are_capped_in_digits():
+    huge = channel.encode(10**400)
+    assert channel.decode(huge) == 10**400
+    with pytest.raises(channel.ChannelError, match="401 digits"):
+        channel.decode(huge, REPLY)
+    with pytest.raises(channel.ChannelError, match="digits"):  # raw JSON ints are checked too
+        channel.decode(frame_with({"v": 10**30, "bufs": []}), REPLY)
+    assert channel.decode(channel.encode(-(10**18 - 1)), REPLY) == -(10**18 - 1)
+    with pytest.raises(channel.ChannelError):
+        channel.decode(frame_with({"v": {"__bigint__": "9" * 5000}, "bufs": []}))  # never parsed
+
+
+def test_deeply_nested_json_is_a_channel_error():
+    raw = b"[" * 100_000 + b"]" * 100_000
+    frame = struct.pack(">I", len(raw)) + raw
+    with pytest.raises(channel.ChannelError):
+        channel.decode(frame)
+
+
+def test_decode_time_counts_against_the_deadline():
+    frame = channel.encode([[i] for i in range(50_000)])
+    with pytest.raises(channel.ChannelTimeout):
+        channel.decode(frame, deadline=time.monotonic() - 1)
+    assert len(channel.decode(frame, deadline=time.monotonic() + 60)) == 50_000

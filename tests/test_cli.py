@@ -1,4 +1,4 @@
-"""The student commands: list, EXID, all, pack; exit codes per spec/CLI.md."""
+"""The student commands: list, EXID, all, pack; exit codes per docs/cli.md."""
 from __future__ import annotations
 
 import json
@@ -47,14 +47,18 @@ def test_stubs_score_zero_and_exit_1(student_copy, monkeypatch):
     parts = {p["id"]: p for p in data["exercises"][0]["parts"]}
     for pid in "abcd":
         assert parts[pid]["score"] == 0 and parts[pid]["max_score"] > 0
-        assert any("not implemented" in t["message"].lower() for t in parts[pid]["tests"]), pid
+        assert any("noch nicht implementiert" in t["message"].lower() for t in parts[pid]["tests"]), pid
 
 
 def test_table_output_is_readable(student_copy, monkeypatch):
     result = invoke(["ex41"], student_copy, monkeypatch)
     assert result.exit_code == 1
-    assert "ex41" in result.output and "FAIL" in result.output and "Fehlgeschlagene Tests" in result.output
+    assert "ex41" in result.output and "FEHLER" in result.output and "Befunde" in result.output
     assert "\x1b[" not in result.output  # no colour codes when not a terminal
+    # the stub's report fits on one screen: overview, then one line per part that is not implemented
+    assert len(result.output.splitlines()) <= 40, result.output
+    assert result.output.count("Noch nicht implementiert") == 5, result.output  # parts a-e, one line each
+    assert result.output.index("Summe") < result.output.index("Befunde")
 
 
 def test_reference_scores_full_public_points_and_exit_0(student_copy, monkeypatch):
@@ -78,7 +82,7 @@ def test_help_lists_commands_and_exercises(monkeypatch):
 def test_unknown_exercise_is_a_usage_error(monkeypatch):
     result = invoke(["ex99"], ROOT, monkeypatch)
     assert result.exit_code == 2
-    assert "unknown command or exercise 'ex99'" in result.output
+    assert "unbekannte Aufgabe 'ex99'" in result.output
 
 
 def test_missing_file_is_exit_2(student_copy, monkeypatch):
@@ -104,6 +108,7 @@ def test_all_runs_every_exercise(monkeypatch, tmp_path):
 
 
 def test_pack_writes_files_and_manifest(student_copy, monkeypatch):
+    (student_copy / "exercises" / "ex41_mnist_weights.npz").write_bytes(b"weights")
     out = student_copy / "abgabe.zip"
     result = invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
     assert result.exit_code == 0
@@ -111,8 +116,71 @@ def test_pack_writes_files_and_manifest(student_copy, monkeypatch):
         names = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
     assert {"ex41_conv.py", "gan.py", "qlearning.py", "manifest.json"} <= names
-    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert set(manifest["files"]) == {n for n in names if "/" not in n} - {"manifest.json"}
     assert manifest["tool_version"]
     first = out.read_bytes()
     invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
     assert out.read_bytes() == first  # reproducible
+
+
+def test_pack_refuses_a_zip_without_a_required_file(student_copy, monkeypatch):
+    """ex41's trained weights are missing: no zip, a German message naming the file, exit 2."""
+    out = student_copy / "abgabe.zip"
+    result = invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
+    assert result.exit_code == 2
+    assert "ex41_mnist_weights.npz" in result.output and "fehlen" in result.output
+    assert not out.exists()
+    result = invoke(["pack", "-o", str(out), "--allow-missing"], student_copy, monkeypatch)
+    assert result.exit_code == 0 and out.is_file()
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("manifest.json"))["missing"] == ["ex41_mnist_weights.npz"]
+
+
+def test_pack_includes_free_text_answers_from_the_release_notebook(student_copy, monkeypatch):
+    """ex38's manual part is answered in its notebook's answer cell; the zip carries it."""
+    import nbformat
+
+    from grader import course as course_mod
+    from grader import release
+    from grader.notebook import ANSWER_PREFIX, extract_answers
+
+    course = course_mod.load(student_copy)
+    (student_copy / "exercises" / "ex41_mnist_weights.npz").write_bytes(b"weights")
+    folder = student_copy / "exercises" / "notebooks"
+    folder.mkdir(exist_ok=True)
+    for ex in course.exercises:
+        (folder / f"{ex.id}.ipynb").write_bytes(release.notebook_bytes(course, ex))
+    nb = nbformat.read(folder / "ex38.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if f"{ANSWER_PREFIX}ex38.mlp" in c.metadata.get("tags", []))
+    cell.source = "Ein MLP sieht nur den aktuellen Zustand, kein Gedächtnis über Schritte."
+    nbformat.write(nb, folder / "ex38.ipynb")
+    out = student_copy / "abgabe.zip"
+    result = invoke(["pack", "-o", str(out)], student_copy, monkeypatch)
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        packed = zf.read("notebooks/ex38.ipynb")
+    assert manifest["answers"] == {"ex38.mlp": len(cell.source)}
+    assert extract_answers(packed) == {"ex38.mlp": cell.source}
+    assert "notebooks/gan.ipynb" in manifest["notebooks"]  # gan has a manual part too, unanswered
+    assert "notebooks/ex41.ipynb" not in manifest["notebooks"]  # ex41 has none
+
+
+def test_unknown_exercise_outside_a_course_says_no_course_was_found(monkeypatch, tmp_path):
+    result = invoke(["ex41"], tmp_path, monkeypatch)
+    assert result.exit_code == 2
+    assert "kein Kurs" in result.output and "course.toml" in result.output
+    assert "(keine)" not in result.output
+
+
+def test_list_json_is_the_course_metadata(monkeypatch):
+    from grader import course as course_mod
+
+    result = invoke(["list", "--json"], ROOT, monkeypatch)
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    course = course_mod.load(ROOT)
+    assert [e["id"] for e in data] == [e.id for e in course.exercises]
+    ex41 = next(e for e in data if e["id"] == "ex41")
+    assert ex41["extra_files"] == ["ex41_mnist_weights.npz"]
+    assert sum(p["points"] for p in ex41["parts"]) == ex41["max_points"] == course.exercise("ex41").max_points

@@ -30,7 +30,7 @@ def test_stub_gets_zero_with_not_implemented_message(mini, tmp_path):
     shutil.copy(MINI / "exercises" / "alpha.py", tmp_path / "alpha.py")
     result = runner.grade(tmp_path, ["alpha"], suite="all", course=mini)
     assert part_scores(result) == {"alpha.a": 0.0, "alpha.b": 0.0, "alpha.essay": 0.0}
-    assert "Not implemented yet (scale fehlt noch)" in part_messages(result, "alpha", "a")
+    assert "Noch nicht implementiert (scale fehlt noch)" in part_messages(result, "alpha", "a")
 
 
 def test_partial_credit_and_mistake_message(mini, tmp_path):
@@ -42,8 +42,8 @@ def test_partial_credit_and_mistake_message(mini, tmp_path):
     # test_total (1 of 2 public tests in b, 1 point each) passes; test_total_partial earns 2/3 of its point.
     assert scores["alpha.b"] == pytest.approx(1.0 + 2 / 3, abs=1e-4)
     msg = part_messages(result, "alpha", "a")
-    assert "known mistake: multiplied by 2" in msg and "x (2, 3)" in msg
-    assert "total is right for 2 of 3 inputs" in part_messages(result, "alpha", "b")
+    assert "bekannten Fehler: mit 2 multipliziert" in msg and "x (2, 3)" in msg
+    assert "total ist für 2 von 3 Eingaben richtig" in part_messages(result, "alpha", "b")
 
 
 def test_hidden_messages_leave_out_values(mini, tmp_path):
@@ -51,10 +51,10 @@ def test_hidden_messages_leave_out_values(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"alpha.py": wrong}, ["alpha"])
     hidden = [t for t in result["exercises"][0]["parts"][0]["tests"] if t["hidden"]]
     assert hidden and hidden[0]["status"] == "failed"
-    assert "largest error is at index" in hidden[0]["message"]
-    assert "expected" not in hidden[0]["message"] and "7.125" not in hidden[0]["message"]
+    assert "Der größte Fehler liegt bei Index" in hidden[0]["message"]
+    assert "erwartet" not in hidden[0]["message"] and "7.125" not in hidden[0]["message"]
     public = [t for t in result["exercises"][0]["parts"][0]["tests"] if not t["hidden"]]
-    assert "expected" in public[0]["message"]
+    assert "erwartet" in public[0]["message"]
 
 
 def test_handles_and_drivers(mini, tmp_path):
@@ -62,7 +62,7 @@ def test_handles_and_drivers(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"beta.py": wrong}, ["beta"])
     tests = {t["name"]: t for t in result["exercises"][0]["parts"][0]["tests"]}
     assert tests["test_counter_handle"]["status"] == "failed"
-    assert "Counter(3).add(2) should return 5" in tests["test_counter_handle"]["message"]
+    assert "Counter(3).add(2) sollte 5 zurückgeben" in tests["test_counter_handle"]["message"]
     assert tests["test_counter_driver"]["status"] == "passed"
 
 
@@ -70,7 +70,7 @@ def test_missing_file_is_reported_per_exercise(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"beta.py": REF_BETA}, ["alpha", "beta"])
     alpha = result["exercises"][0]
     assert alpha["status"].startswith("missing: alpha.py")
-    assert "alpha.py was not submitted" in part_messages(result, "alpha", "a")
+    assert "alpha.py wurde nicht abgegeben" in part_messages(result, "alpha", "a")
     assert part_scores(result)["beta.count"] == 1.0
 
 
@@ -79,7 +79,7 @@ def test_student_output_is_captured_and_capped(mini, tmp_path):
     result = grade_sources(mini, tmp_path, {"alpha.py": chatty}, ["alpha"])
     test = result["exercises"][0]["parts"][0]["tests"][0]
     assert test["status"] == "passed"
-    assert test["output"].startswith("scaling") and "more characters of output not shown" in test["output"]
+    assert test["output"].startswith("scaling") and "weitere Zeichen der Ausgabe nicht angezeigt" in test["output"]
     assert len(test["output"]) < 2200
 
 

@@ -6,8 +6,11 @@ follows the exercise contract, its transition model agrees with the oracle's
 independent one on every world the graders use, value iteration gives the
 values a shortest-path argument predicts, the policy check names the right
 state, and the reference q_learning finds the optimal policy on every public
-and hidden world (GRIDWORLD_SEEDS seeds per world, default 3; set it to 100
-for the full reliability check).
+world and every variant of a hidden world a student can get (GRIDWORLD_SEEDS
+seeds per world, default 3; set it to 100 for the full reliability check).
+step() returns (state, reward, terminated, truncated) as Gymnasium does, and
+the episode-end check of test_qlearning.py (terminated: no bootstrap;
+truncated: bootstrap) passes right solutions and names each mistake.
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ for folder in (ROOT / "exercises", ROOT / "exercises" / "tests", ROOT / "autogra
 
 from gridworld import GridWorld  # noqa: E402
 from support import gridworld_oracle as oracle  # noqa: E402
-from test_qlearning_hidden import HIDDEN_WORLDS  # noqa: E402
+import test_qlearning  # noqa: E402
+from grader.checks import CheckFailed  # noqa: E402
+from test_qlearning_hidden import HIDDEN_WORLDS, SYMMETRIES  # noqa: E402
 
-ALL_WORLDS = oracle.PUBLIC_WORLDS + HIDDEN_WORLDS
+#: Every world a test grades on: the public ones and each variant of the hidden ones a student can get.
+ALL_WORLDS = oracle.PUBLIC_WORLDS + tuple(oracle.symmetric_case(w, k) for w in HIDDEN_WORLDS for k in SYMMETRIES)
+ALL_IDS = [w.name for w in oracle.PUBLIC_WORLDS] + [f"{w.name}-k{k}" for w in HIDDEN_WORLDS for k in SYMMETRIES]
 CLASSIC = """
     ...G
     .#.X
@@ -38,8 +45,8 @@ CLASSIC = """
 """
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("qlearning_reference", ROOT / "solutions" / "qlearning.py")
+def _load_reference(path: Path = ROOT / "solutions" / "qlearning.py"):
+    spec = importlib.util.spec_from_file_location("qlearning_reference", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -56,8 +63,8 @@ def test_layout_parsing():
 
 
 @pytest.mark.parametrize("layout, needle", [
-    ("S.\n...G", "row 1"), ("S.Y\n..G", "unknown"), ("...\n..G", "one start"),
-    ("S.S\n..G", "one start"), ("S..\n...", "goal"), ("", "empty"),
+    ("S.\n...G", "Zeile 1"), ("S.Y\n..G", "unbekannte Zeichen"), ("...\n..G", "genau ein Startfeld"),
+    ("S.S\n..G", "genau ein Startfeld"), ("S..\n...", "Zielfeld"), ("", "leer"),
 ])
 def test_bad_layouts_are_rejected(layout, needle):
     with pytest.raises(ValueError, match=needle):
@@ -68,29 +75,40 @@ def test_moves_walls_and_rewards():
     env = GridWorld(CLASSIC, step_reward=-0.04)
     s = env.reset()
     assert s == 8
-    assert env.step(2) == (8, -0.04, False)      # left: off the grid, stays
-    assert env.step(3) == (8, -0.04, False)      # down: off the grid, stays
-    assert env.step(0) == (4, -0.04, False)      # up
-    assert env.step(1) == (4, -0.04, False)      # right: wall at (1, 1), stays
-    assert env.step(0) == (0, -0.04, False)
-    assert env.step(1) == (1, -0.04, False)
-    assert env.step(1) == (2, -0.04, False)
-    assert env.step(1) == (3, 1.0, True)         # goal
-    with pytest.raises(RuntimeError):
-        env.step(0)                              # episode over: reset first
+    assert env.step(2) == (8, -0.04, False, False)      # left: off the grid, stays
+    assert env.step(3) == (8, -0.04, False, False)      # down: off the grid, stays
+    assert env.step(0) == (4, -0.04, False, False)      # up
+    assert env.step(1) == (4, -0.04, False, False)      # right: wall at (1, 1), stays
+    assert env.step(0) == (0, -0.04, False, False)
+    assert env.step(1) == (1, -0.04, False, False)
+    assert env.step(1) == (2, -0.04, False, False)
+    assert env.step(1) == (3, 1.0, True, False)         # goal: terminated, not truncated
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)                                     # episode over: reset first
     env.reset()
     for a in (1, 1, 1, 0):
-        state, reward, done = env.step(np.int64(a))   # numpy ints are actions too
-    assert (state, reward, done) == (7, -1.0, True)   # pit
+        result = env.step(np.int64(a))                  # numpy ints are actions too
+    assert result == (7, -1.0, True, False)             # pit
+    assert all(type(flag) is bool for flag in result[2:])
 
 
-def test_max_steps_cuts_the_episode_off():
+def test_max_steps_truncates_the_episode():
+    """The time limit sets truncated (not terminated): the state is not terminal."""
     env = GridWorld(CLASSIC, step_reward=0.0, max_steps=3)
     env.reset()
-    assert env.step(2)[2] is False and env.step(2)[2] is False
-    assert env.step(2) == (8, 0.0, True)
+    assert env.step(2) == (8, 0.0, False, False) and env.step(2) == (8, 0.0, False, False)
+    assert env.step(2) == (8, 0.0, False, True)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)                                     # truncated ends the episode too
     env.reset()
-    assert env.step(2) == (8, 0.0, False)        # reset restarts the count
+    assert env.step(2) == (8, 0.0, False, False)        # reset restarts the count
+
+
+def test_terminal_step_at_the_time_limit_is_both():
+    """As in Gymnasium: entering G on step max_steps gives terminated and truncated."""
+    env = GridWorld("SG", max_steps=1)
+    env.reset()
+    assert env.step(1) == (1, 1.0, True, True)
 
 
 def test_step_before_reset_and_bad_actions():
@@ -114,7 +132,7 @@ def test_render_draws_arrows():
 
 # --- the oracle agrees with the environment ----------------------------------------------------
 
-@pytest.mark.parametrize("case", ALL_WORLDS, ids=[w.name for w in ALL_WORLDS])
+@pytest.mark.parametrize("case", ALL_WORLDS, ids=ALL_IDS)
 def test_oracle_model_matches_environment(case):
     env = GridWorld(case.layout, step_reward=case.step_reward, max_steps=case.max_steps)
     next_state, reward, terminal = oracle.transition_model(case.layout, case.step_reward)
@@ -122,8 +140,8 @@ def test_oracle_model_matches_environment(case):
     for s in range(env.n_states):
         assert terminal[s] == env.is_terminal(s)
         for a in range(4):
-            s2, r, done = env.transition(s, a)
-            assert (s2, r, done) == (next_state[s, a], reward[s, a], terminal[s2]), (case.name, s, a)
+            s2, r, terminated = env.transition(s, a)
+            assert (s2, r, terminated) == (next_state[s, a], reward[s, a], terminal[s2]), (case.name, s, a)
     assert oracle.reachable_states(case.layout), case.name
 
 
@@ -145,7 +163,7 @@ def _shortest_steps(layout: str) -> dict[int, int]:
     return dist
 
 
-@pytest.mark.parametrize("case", ALL_WORLDS, ids=[w.name for w in ALL_WORLDS])
+@pytest.mark.parametrize("case", ALL_WORLDS, ids=ALL_IDS)
 def test_value_iteration_matches_shortest_paths(case):
     """In these worlds the best policy walks the shortest pit-free path to G: V* follows from its length."""
     q_star = oracle.value_iteration(case.layout, case.step_reward, case.gamma)
@@ -165,10 +183,11 @@ def test_policy_check_names_the_wrong_state():
     violations = oracle.policy_violations(q, case.layout, case.step_reward, case.gamma)
     assert [(v.state, v.row, v.col, v.action, v.optimal) for v in violations] == [(8, 2, 0, 2, (0, 1))]
     public = oracle.describe_violations(q, case, violations, reveal=True)
-    assert "state 8 (row 2, column 0)" in public and "2 (left)" in public and "0 (up) or 1 (right)" in public
+    assert "Zustand 8 (Zeile 2, Spalte 0)" in public and "2 (links)" in public
+    assert "optimal ist 0 (hoch) oder 1 (rechts)" in public
     assert "[←]" in public
     hidden = oracle.describe_violations(q, case, violations, reveal=False)
-    assert "state 8" in hidden and "optimal is" not in hidden and "[←]" not in hidden
+    assert "Zustand 8" in hidden and "optimal ist" not in hidden and "[←]" not in hidden
     assert oracle.render_policy(case.layout, np.argmax(q, axis=1)).splitlines()[0] not in hidden
 
 
@@ -189,7 +208,7 @@ def test_unreachable_states_do_not_count():
 SEEDS = int(os.environ.get("GRIDWORLD_SEEDS", "3"))
 
 
-@pytest.mark.parametrize("case", ALL_WORLDS, ids=[w.name for w in ALL_WORLDS])
+@pytest.mark.parametrize("case", ALL_WORLDS, ids=ALL_IDS)
 def test_reference_q_learning_is_optimal(case):
     reference = _load_reference()
     failed = []
@@ -200,3 +219,82 @@ def test_reference_q_learning_is_optimal(case):
         if oracle.policy_violations(q, case.layout, case.step_reward, case.gamma):
             failed.append(seed)
     assert not failed, f"reference not optimal on {case.name} for seeds {failed}"
+
+
+# --- hidden world variants ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", range(8))
+def test_symmetric_layouts_keep_the_world(k):
+    """Turned/mirrored worlds: same cells, same optimal value at the start, shape swapped for quarter turns."""
+    case = HIDDEN_WORLDS[2]                      # 3 x 5: quarter turns make it 5 x 3
+    variant = oracle.symmetric_case(case, k)
+    rows, turned = oracle.parse_layout(case.layout), oracle.parse_layout(variant.layout)
+    assert sorted("".join(rows)) == sorted("".join(turned))
+    assert (len(turned), len(turned[0])) == ((len(rows[0]), len(rows)) if k % 2 else (len(rows), len(rows[0])))
+    def start_value(layout):
+        start = "".join(oracle.parse_layout(layout)).index("S")
+        return oracle.value_iteration(layout, case.step_reward, case.gamma)[start].max()
+    assert start_value(variant.layout) == pytest.approx(start_value(case.layout), abs=1e-12)
+    env = GridWorld(variant.layout, step_reward=case.step_reward, max_steps=case.max_steps)
+    assert env.shape == (len(turned), len(turned[0]))
+
+
+def test_mirror_swaps_left_and_right():
+    assert oracle.symmetric_layout("S.#\n..G", 4).splitlines() == ["#.S", "G.."]
+    assert oracle.symmetric_layout("S.#\n..G", 0).splitlines() == ["S.#", "..G"]
+
+
+# --- the episode-end check (terminated vs truncated) -----------------------------------------------
+
+END_CASES = [test_qlearning.PUBLIC_EPISODE_END,
+             test_qlearning.EpisodeEndCase(gamma=0.7, step_reward=-0.05, goal_reward=0.5),     # slowest corner
+             test_qlearning.EpisodeEndCase(gamma=0.5, step_reward=-0.5, goal_reward=2.0)]
+CORPUS = ROOT / "tests" / "submissions" / "qlearning"
+
+
+def _episode_ends(monkeypatch, module, end, seed: int):
+    """Run the test's driver in-process with ``module`` as the student's qlearning (tiny world for speed)."""
+    monkeypatch.setitem(sys.modules, "qlearning", module)
+    world = HIDDEN_WORLDS[1]
+    time_limit, ring, _ = test_qlearning.q_learning_driver(
+        world.layout, world.step_reward, world.max_steps, 1, world.alpha, world.gamma, world.epsilon, seed,
+        (test_qlearning.TIME_LIMIT_LAYOUT, end.step_reward, end.goal_reward, end.episodes, end.alpha, end.gamma,
+         end.epsilon))
+    return time_limit, ring
+
+
+@pytest.mark.parametrize("end", END_CASES)
+def test_episode_end_check_passes_right_solutions(monkeypatch, end):
+    """The reference and the corpus's other right styles (random ties, for-loop) pass on several seeds."""
+    for path in (ROOT / "solutions" / "qlearning.py", CORPUS / "vectorized" / "qlearning.py",
+                 CORPUS / "loops" / "qlearning.py"):
+        module = _load_reference(path)
+        for seed in range(SEEDS):
+            test_qlearning.check_episode_ends(*_episode_ends(monkeypatch, module, end, seed), end)
+
+
+@pytest.mark.parametrize("variant, mistake", [
+    ("learning_truncation_as_termination", "truncation_as_termination"),
+    ("learning_bootstrap_through_termination", "bootstrap_through_termination"),
+])
+@pytest.mark.parametrize("end", END_CASES)
+def test_episode_end_check_names_the_mistake(monkeypatch, variant, mistake, end):
+    module = _load_reference(CORPUS / variant / "qlearning.py")
+    with pytest.raises(CheckFailed) as info:
+        test_qlearning.check_episode_ends(*_episode_ends(monkeypatch, module, end, 0), end)
+    assert info.value.mistake_id == mistake
+
+
+def test_episode_end_check_names_swapped_flags(monkeypatch, tmp_path):
+    """A loop that bootstraps after terminated but not after truncated is told that it swapped them."""
+    source = (CORPUS / "learning_truncation_as_termination" / "qlearning.py").read_text()
+    wrong = "            target = r if terminated or truncated else r + gamma * np.max(Q[s_next])"
+    assert wrong in source
+    path = tmp_path / "qlearning.py"
+    path.write_text(source.replace(wrong, "            target = r if truncated else r + gamma * np.max(Q[s_next])"))
+    module = _load_reference(path)
+    end = test_qlearning.PUBLIC_EPISODE_END
+    with pytest.raises(CheckFailed) as info:
+        test_qlearning.check_episode_ends(*_episode_ends(monkeypatch, module, end, 0), end)
+    assert info.value.mistake_id == "terminated_truncated_swapped"
+    assert "terminated und truncated vertauscht" in str(info.value)

@@ -89,7 +89,7 @@ def dir_source(tmp_path: Path) -> Path:
 
 def test_dir_layout(dir_source, tmp_path):
     subs = by_student(read_submissions(dir_source, "dir", tmp_path / "work", EXPECTED))
-    assert sorted(subs) == ["s1", "s10", "s2", "s3", "s4", "s5", "s6", "s7", "s7__dup2", "s8", "s9"]
+    assert sorted(subs) == ["s1", "s10", "s2", "s3", "s4", "s5", "s6", "s7", "s7__dup2_", "s8", "s9"]
     s1 = subs["s1"]
     assert s1.error is None and s1.name is None
     assert files_of(s1) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST, "helpers.py": "X = 1\n"}
@@ -105,7 +105,7 @@ def test_dir_layout(dir_source, tmp_path):
     assert "ex41_conv.py is not saved as UTF-8 (byte 0xf6 in line 1)" in subs["s5"].error
     assert subs["s6"].error.startswith("none of the exercise files found") and "bericht.pdf" in subs["s6"].error
     assert "more than one submission for the id s7" in subs["s7"].error
-    assert subs["s7__dup2"].error == subs["s7"].error
+    assert subs["s7__dup2_"].error == subs["s7"].error
     assert "symbolic link" in subs["s8"].error
     assert "two different versions of ex41_conv.py" in subs["s9"].error
     assert subs["s10"].error.startswith("abgabe.ipynb has no cells tagged 'exercise-file:<file>'")
@@ -221,7 +221,7 @@ def test_moodle_download_all_three_namings(tmp_path):
     assert anon.name == "Participant" and anon.error is None and "def h_conv2d" in files_of(anon)["ex41_conv.py"]
     assert subs["1234571"].error == "the submission contains no files (only online text)"
     assert "more than one submission for the id 1234572" in subs["1234572"].error
-    assert "more than one submission" in subs["1234572__dup2"].error
+    assert "more than one submission" in subs["1234572__dup2_"].error
     assert subs["1234573"].error == "the zip file is corrupt"
 
 
@@ -273,8 +273,101 @@ def test_reads_a_real_grade_pack_zip(tmp_path, course):
     (work / "ex41_conv.py").write_text(CONV)
     (work / "ex41_mnist.py").write_text(MNIST)
     (tmp_path / "subs").mkdir()
-    pack(course, work, tmp_path / "subs" / "s1234567.zip")
+    pack(course, work, tmp_path / "subs" / "s1234567.zip", allow_missing=True)
     expected = {n for ex in course.exercises for n in ex.files + ex.extra_files}
     [sub] = read_submissions(tmp_path / "subs", "dir", tmp_path / "w", expected)
     assert (sub.student, sub.error, sub.notes) == ("s1234567", None, [])
     assert files_of(sub) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST}
+
+
+# --- hostile names and crashes cost only their own row ---------------------------------------
+
+def test_student_ids_never_collide_with_reports_or_each_other(tmp_path):
+    root = tmp_path / "subs"
+    for name in ("grades.csv", "SUMMARY.HTML", "nul.txt", "batch.log", "Jörg", "Jürg", "s7", "s7__dup2",
+                 "canvas_gradebook.csv", "x" * 200, "line\nbreak", "moodle_feedback_files.zip"):
+        (root / name).mkdir(parents=True)
+        (root / name / "ex41_conv.py").write_text(CONV)
+    (root / "s7.zip").write_bytes(make_zip({"ex41_conv.py": CONV}))
+    subs = read_submissions(root, "dir", tmp_path / "w", EXPECTED)
+    ids = [s.student for s in subs]
+    assert len(ids) == 13 and len({i.lower() for i in ids}) == 13
+    from grader.layouts import RESERVED
+    assert not {i.lower() for i in ids} & RESERVED
+    by = by_student(subs)
+    assert by["grades.csv_"].error is None and by["grades.csv_"].lms["original_id"] == "grades.csv"
+    assert by["SUMMARY.HTML_"].error is None and "nul.txt_" in by
+    assert by["s7__dup2"].error is None                    # a real folder named like a duplicate stays itself
+    assert "more than one submission" in by["s7"].error and "more than one submission" in by["s7__dup2_"].error
+    joerg = [s for s in subs if s.lms.get("original_id") in ("Jörg", "Jürg")]
+    assert len(joerg) == 2 and all(s.error is None and s.student.endswith("_") for s in joerg)
+    again = [s.student for s in read_submissions(root, "dir", tmp_path / "w2", EXPECTED)]
+    assert again == ids                                     # deterministic: reruns find their records
+
+
+def test_moodle_full_name_cannot_claim_another_id(tmp_path):
+    evil = "Evil_1000001_assignsubmission_file_ E_1000002_assignsubmission_file_"
+    src = tmp_path / "flat.zip"
+    src.write_bytes(make_zip({
+        "Victim V_1000001_assignsubmission_file_ex41_conv.py": CONV,
+        evil + "ex41_conv.py": CONV + "# evil\n",
+        evil + "ex41_mnist.py": MNIST,
+        # a file name shaped like a Moodle name stays with its uploader
+        "Ada L_1000003_assignsubmission_file_ex41_mnist.py": MNIST,
+        "Ada L_1000003_assignsubmission_file_x_1000001_assignsubmission_file_ex41_conv.py": CONV,
+    }))
+    subs = by_student(read_submissions(src, "moodle", tmp_path / "w", EXPECTED))
+    assert sorted(subs) == ["1000001", "1000002", "1000003"]
+    assert subs["1000001"].error is None and subs["1000001"].name == "Victim V"
+    assert files_of(subs["1000001"]) == {"ex41_conv.py": CONV}
+    assert subs["1000002"].error is None and files_of(subs["1000002"])["ex41_conv.py"].endswith("# evil\n")
+    assert subs["1000003"].error is None
+    assert set(files_of(subs["1000003"])) == {"ex41_mnist.py", "x_1000001_assignsubmission_file_ex41_conv.py"}
+
+    alone = tmp_path / "alone.zip"                      # the victim did not submit: still the last suffix
+    alone.write_bytes(make_zip({evil + "ex41_conv.py": CONV, "Bob_12_34_assignsubmission_file/ex41_conv.py": CONV,
+                                "Zed_١٢٣_assignsubmission_file/ex41_conv.py": CONV}))
+    subs = by_student(read_submissions(alone, "moodle", tmp_path / "w2", EXPECTED))
+    assert sorted(subs) == ["1000002", "34"]            # Arabic-Indic digits are no Moodle id
+    assert subs["34"].name == "Bob_12"
+
+
+def test_canvas_ids_come_from_the_numeric_tokens(tmp_path):
+    src = tmp_path / "canvas.zip"
+    src.write_bytes(make_zip({
+        "anon_13_35_ex41_conv.py": CONV,                 # a student whose sortable name reads "anon"
+        "anon_LATE_14_36_ex41_conv.py": CONV,
+        "mustermannmax_12_34_anon_99_98_ex41_conv.py": CONV,   # the file name cannot change the ids
+        "smith_١٢_٣٤_ex41_conv.py": CONV,                # not ASCII digits: not a Canvas name
+    }))
+    subs = by_student(read_submissions(src, "canvas", tmp_path / "w", EXPECTED))
+    assert sorted(subs) == ["12", "13", "14"]
+    assert subs["13"].lms["anonymous"] is False and subs["13"].name == "anon"
+    assert subs["14"].lms["late"] is True and subs["12"].lms["attachment_ids"] == ["34"]
+    anonymous = tmp_path / "anonymous.zip"             # a truly anonymous download: every upload anon_
+    anonymous.write_bytes(make_zip({"anon_12345_67890_ex41_conv.py": CONV, "LATE_anon_AbC12_67891_ex41_conv.py": CONV}))
+    subs = by_student(read_submissions(anonymous, "canvas", tmp_path / "w2", EXPECTED))
+    assert sorted(subs) == ["anon_12345", "anon_AbC12"] and all(s.lms["anonymous"] for s in subs.values())
+
+
+def test_a_crash_while_reading_one_submission_is_its_error_only(tmp_path, monkeypatch):
+    from grader import layouts
+
+    real = layouts.collect
+
+    def collect(group, *args, **kwargs):
+        if group.student == "s2":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(group, *args, **kwargs)
+
+    monkeypatch.setattr(layouts, "collect", collect)
+    root = tmp_path / "subs"
+    for name in ("s1", "s2", "s3"):
+        (root / name).mkdir(parents=True)
+        (root / name / "ex41_conv.py").write_text(CONV)
+    (root / "s1" / "manifest.json").write_text("[" * 100_000)
+    subs = by_student(read_submissions(root, "dir", tmp_path / "w", EXPECTED))
+    assert subs["s1"].error is None and subs["s3"].error is None
+    assert subs["s1"].notes == ["manifest.json is not a readable file list (ignored)"]
+    assert subs["s2"].error.startswith("the submission could not be read (RecursionError")
+    assert len(subs["s2"].fingerprint) == 64 and not list(subs["s2"].files_dir.iterdir())

@@ -41,11 +41,11 @@ REFERENCE = _reference_weights()
 # --- corridor validation ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("cells, problem", [
-    ([(0, 0)], "at least two cells"),
-    ([(0, 0), (-1, 0), (0, 0)], "twice"),
-    ([(0, 0), (-1, 1)], "not 4-adjacent"),
-    ([(0, 0), (1, 0), (2, 0)], "below"),
-    ([(0, 0), (-1, 0), (-1, 1), (0, 1)], "adjacent but not consecutive"),
+    ([(0, 0)], "mindestens zwei Zellen"),
+    ([(0, 0), (-1, 0), (0, 0)], "doppelt"),
+    ([(0, 0), (-1, 1)], "keine Nachbarn"),
+    ([(0, 0), (1, 0), (2, 0)], "unterhalb"),
+    ([(0, 0), (-1, 0), (-1, 1), (0, 1)], "benachbart, folgen aber nicht"),
 ])
 def test_check_corridor_rejects(cells, problem):
     with pytest.raises(ValueError, match=problem):
@@ -70,7 +70,7 @@ def test_parse_maze_uses_drawing_coordinates():
 
 
 def test_parse_maze_rejects_branches():
-    with pytest.raises(ValueError, match="corridor"):
+    with pytest.raises(ValueError, match="Gang"):
         mz.parse_maze("""
             #####
             #.E.#
@@ -140,12 +140,12 @@ def test_public_mazes_cover_every_turn_and_start():
 
 
 def test_wrong_move_is_described_and_drawn():
-    maze = next(m for m in mz.PUBLIC_MAZES if m.name == "corner")
+    maze = next(m for m in mz.PUBLIC_MAZES if m.name == "Ecke")
     outcome = mz.simulate(maze, np.eye(4), 0.3 * P, np.zeros(4))
     assert (outcome.kind, outcome.step, outcome.taken, outcome.expected) == ("wrong move", 1, mz.DOWN, mz.RIGHT)
     text = mz.describe_failure(maze, outcome)
-    assert "step t = 1" in text and "(row 2, col 1)" in text
-    assert "moved down (back where it came from), expected right" in text
+    assert "Schritt t = 1" in text and "(Zeile 2, Spalte 1)" in text
+    assert "ging nach unten (zurück, woher er kam), erwartet war nach rechts" in text
     drawing = mz.render(maze, outcome).splitlines()
     assert drawing[3] == "2 #?..#" and drawing[4] == "3 #X###"  # drawing[0] numbers the columns
 
@@ -162,12 +162,32 @@ def test_nonfinite_state_fails():
 def test_validate_weights_accepts_ints_and_rejects_bad_returns():
     W, U, b = mz.validate_weights((np.eye(4, dtype=int), -P.astype(int), np.zeros(4, dtype=np.int32)))
     assert W.dtype == U.dtype == b.dtype == np.float64
-    with pytest.raises(AssertionError, match="tuple"):
+    with pytest.raises(AssertionError, match="Tupel"):
         mz.validate_weights([np.eye(4), np.eye(4)])
-    with pytest.raises(AssertionError, match="shape"):
-        mz.validate_weights((np.eye(4), np.eye(4), np.zeros((4, 1))))
+    for shape in ((1, 4), (4, 2), (4, 1, 1)):
+        with pytest.raises(AssertionError, match=r"Für b sind die Formen \(4,\) und \(4, 1\) erlaubt"):
+            mz.validate_weights((np.eye(4), np.eye(4), np.zeros(shape)))
+    with pytest.raises(AssertionError, match="Form"):
+        mz.validate_weights((np.eye(4), np.eye(4, 3), np.zeros(4)))
     with pytest.raises(AssertionError, match="NaN"):
         mz.validate_weights((np.eye(4), np.eye(4), np.array([np.nan, 0, 0, 0])))
+
+
+def test_validate_weights_accepts_b_as_column_vector():
+    """The seed writes b in R^{4x1}: a column vector (4, 1) is the same bias as (4,)."""
+    W, U, b = mz.validate_weights((REFERENCE[0], REFERENCE[1], np.asarray(REFERENCE[2]).reshape(4, 1)))
+    assert b.shape == (4,) and b.tolist() == np.asarray(REFERENCE[2], dtype=float).tolist()
+    assert all(o.solved for o in mz.simulate_batch(mz.prepare_batch(mz.PUBLIC_MAZES), W, U, b))
+
+
+def test_messages_are_german_with_plain_numbers():
+    maze = next(m for m in mz.PUBLIC_MAZES if m.name == "Ecke")
+    for weights in (NAIVE, (np.eye(4), np.full((4, 4), 1e300), np.zeros(4))):
+        outcome = mz.simulate(maze, *weights)
+        text = mz.describe_failure(maze, outcome)
+        assert "Labyrinth „Ecke“ (4 Schritte)" in text and "np.float64" not in text and "array(" not in text
+        assert not any(word in text for word in (" the ", " step ", " expected ", " maze "))
+    assert mz.plural(1, "Schritt", "Schritte") == "1 Schritt"
 
 
 # --- generator -------------------------------------------------------------------------------
@@ -208,6 +228,26 @@ def test_naive_answer_fails_most_hidden_mazes():
     mazes = maze_generator.hidden_mazes()
     solved = sum(mz.simulate(m, *NAIVE).solved for m in mazes)
     assert solved < len(mazes) // 10
+
+
+def test_sampled_sets_are_prepared_exactly_valid_and_differ_per_rng():
+    """maze_generator.sample: the batch equals prepare_batch of its mazes, as promised, and depends on the rng."""
+    pool = mz.prepare_batch(maze_generator.pool())
+    a = maze_generator.sample(pool, np.random.default_rng(1))
+    again = maze_generator.sample(pool, np.random.default_rng(1))
+    other = maze_generator.sample(pool, np.random.default_rng(2))
+    ref = mz.prepare_batch(a.mazes)
+    assert a.x.tobytes() == ref.x.tobytes() and np.array_equal(a.expected, ref.expected)
+    assert np.array_equal(a.steps, ref.steps)
+    assert [m.cells for m in a.mazes] == [m.cells for m in again.mazes]
+    assert [m.cells for m in a.mazes] != [m.cells for m in other.mazes]
+    kinds = [m.kind for m in a.mazes]
+    assert (kinds.count("random corridor"), kinds.count("spiral"), kinds.count("zig-zag")) == (240, 30, 30)
+    lengths = [len(m.cells) for m in a.mazes if m.kind == "random corridor"]
+    assert min(lengths) == 2 and max(lengths) == 80
+    for maze in a.mazes:
+        mz.check_corridor(maze.cells)  # also: the first move is never down
+    assert all(o.solved for o in mz.simulate_batch(a, *REFERENCE))
 
 
 # --- batched simulation ----------------------------------------------------------------------

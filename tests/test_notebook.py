@@ -68,3 +68,36 @@ def test_unsafe_or_odd_targets_are_refused(tag):
 def test_tag_on_markdown_cell_is_refused():
     with pytest.raises(NotebookError, match="markdown cell, not a code cell"):
         extract_files(make_nb([("markdown", "text", ["exercise-file:ex41_conv.py"])]))
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"[" * 100_000, "nests more than 64 levels"),
+    (b'{"cells": ' + b"[" * 5000 + b"]" * 5000 + b', "nbformat": 4}', "nests more than 64 levels"),
+    (b"\xff\xfe\x00garbage", "not a text file in UTF-8"),
+    (b'{"cells": 7, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
+    (b'{"cells": [{"cell_type": "code", "metadata": {"tags": 5}, "source": 3}], "nbformat": 4,'
+     b' "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
+    (b'[1, 2, 3]', "not a Jupyter notebook"),
+    (b'{"cells": [], "nbformat": 4, "n": 1' + b"0" * 5000 + b"}", "not a valid notebook"),
+])
+def test_hostile_notebooks_are_the_students_error(data, reason):
+    """Deep nesting, wrong types, bad bytes: always a NotebookError, never RecursionError & co."""
+    with pytest.raises(NotebookError, match=reason):
+        extract_files(data, label="abgabe.ipynb")
+
+
+def test_json_depth_is_linear_and_ignores_strings():
+    from grader.notebook import json_depth, load_json
+
+    text = json.dumps({"a": "[[[[{{{{" * 100, "b": [[[1]]]})
+    assert json_depth(text, limit=4) == 4                 # brackets inside strings do not count
+    assert json_depth("[" * 10 + "]" * 10, limit=3) == 4   # counting stops just above the limit
+    assert load_json(text, "x.json", limit=4)["b"] == [[[1]]]
+    with pytest.raises(ValueError, match="nests"):
+        load_json("[" * 1_000_000, "manifest.json")
+    nested = 1
+    for _ in range(60):
+        nested = [nested]
+    nb = json.loads(make_nb([("code", "x = 1", ["exercise-file:a.py"])]))
+    nb["metadata"]["deep"] = nested                      # deep but allowed: still a valid notebook
+    assert "x = 1" in extract_files(json.dumps(nb).encode())["a.py"]

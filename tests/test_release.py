@@ -224,3 +224,36 @@ def test_fresh_install_runs_grade_like_a_student(course, installed):
         shutil.copy(course.solutions_dir / name, folder / "exercises" / name)
     solved = _run([grade, "ex41"], folder / "exercises", env=env)  # from a sub-folder, too
     assert solved.returncode == 0, solved.stdout[-4000:] + solved.stderr[-2000:]
+
+
+def test_a_manual_only_exercise_needs_no_code_and_gets_answer_cells(tmp_path):
+    """An exercise of free-text answers only (like ex40): loads, has answer cells, grades as pending."""
+    import shutil
+
+    import nbformat
+
+    from grader import course as course_mod
+    from grader import runner
+    from grader.notebook import ANSWER_PREFIX, extract_answers
+    from conftest import MINI
+
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    with open(root / "course.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[[exercise]]\nid = "essays"\ntitle = "Essays"\nfiles = []\n\n'
+                 '[[exercise.part]]\nid = "one"\ntitle = "Erste Frage"\npoints = 1\nmanual = true\n\n'
+                 '[[exercise.part]]\nid = "two"\ntitle = "Zweite Frage"\npoints = 2\nmanual = true\n')
+    course = course_mod.load(root)
+    essays = course.exercise("essays")
+    assert essays.manual_only and essays.files == ()
+    nb = nbformat.reads(release.notebook_bytes(course, essays).decode(), as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert tags == [f"{ANSWER_PREFIX}essays.one", f"{ANSWER_PREFIX}essays.two"]
+    assert not any(c.cell_type == "code" for c in nb.cells)
+    assert extract_answers(nbformat.writes(nb).encode()) == {}  # placeholders are no answers
+    nb.cells[-1].source = "Meine Antwort."
+    assert extract_answers(nbformat.writes(nb).encode()) == {"essays.two": "Meine Antwort."}
+    result = runner.grade(tmp_path, ["essays"], suite="public", course=course)
+    parts = result["exercises"][0]["parts"]
+    assert [p["pending"] for p in parts] == [True, True] and result["max_score"] == 3
+    assert result["exercises"][0]["status"] == "graded"

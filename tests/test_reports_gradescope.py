@@ -104,3 +104,21 @@ def test_write_is_atomic_and_valid(tmp_path):
     gradescope.write(load("partial"), target)
     assert not list(validator().iter_errors(json.loads(target.read_text())))
     assert [p.name for p in target.parent.iterdir()] == ["results.json"]   # no temp file left
+
+
+def test_hidden_test_output_duration_and_staff_part_never_reach_results_json():
+    """A record with output in a hidden test (an older record) and a staff part: results.json shows neither."""
+    result = load("hidden")
+    hidden = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"] if t["hidden"]]
+    public = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"] if not t["hidden"]]
+    for t in hidden:
+        t["output"], t["duration"] = "HIDDEN-INPUT-4711", 100.0
+    result["staff"] = {"tests": [{"id": hidden[0]["id"], "hidden": True, "output": "STAFF-ONLY-0815",
+                                  "internal_error": "Traceback STAFF-ONLY-0815"}], "internal_errors": 1}
+    text = json.dumps(gradescope.to_results_json(result, hidden_visibility="visible"))
+    assert "HIDDEN-INPUT-4711" not in text and "STAFF-ONLY-0815" not in text
+    data = json.loads(text)
+    assert data["execution_time"] == pytest.approx(sum(t["duration"] for t in public), abs=1e-3)
+    # Public output still reaches the student.
+    public[0]["output"] = "public print 42"
+    assert "public print 42" in json.dumps(gradescope.to_results_json(result))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 import zipfile
@@ -54,11 +55,58 @@ def test_grades_csv(tmp_path):
         assert sum(float(r[e] or 0) for e in EXERCISES) == pytest.approx(float(r["total"]))
 
 
+FORMULAS = ['=HYPERLINK("http://x.example";"klick")', "@SUM(A1:A9)", "+1+cmd|' /C calc'!A0", "-2+3",
+            "\t=1+1", "\r=1+1"]
+
+
 def test_grades_csv_neutralises_formulas(tmp_path):
-    r = load("full")
-    r["student"] = "=HYPERLINK(\"x\")"
-    rows = gradescsv.rows([r], ["ex41"])
-    assert rows[1][0].startswith("'=")
+    records = []
+    for i, text in enumerate(FORMULAS):
+        r = load("partial")
+        r["student"] = text
+        r["status"] = "error: " + text if i % 2 else "graded"
+        records.append(r)
+    gradescsv.write(records, tmp_path / "grades.csv", EXERCISES)
+    rows = read_csv(tmp_path / "grades.csv")
+    for row in rows[1:]:
+        assert row[0].startswith("'") and row[0][1] in "=@+-\t\n"
+        assert row[rows[0].index("total")] == "5.25" and row[rows[0].index("ex41")] == "2.75"
+    assert rows[2][-1].startswith("error: ")          # status text starts with a letter: unchanged
+
+
+def test_csv_cells_keep_numbers_and_clean_text():
+    from grader.reports._common import csv_cell
+
+    for number in ("-1", "-0.25", "-0,5", "3,00", "1e-05", "-"):
+        assert csv_cell(number) == number
+    assert csv_cell(-1.5) == "-1.5" and csv_cell(None) == ""
+    assert csv_cell("=1+1") == "'=1+1" and csv_cell("-1+1") == "'-1+1" and csv_cell("-inf") == "'-inf"
+    assert csv_cell("\x1b[31m=cmd\x1b[0m") == "'=cmd"       # the escape sequence cannot hide a formula
+    assert csv_cell("Jörg Müller") == "Jörg Müller"
+
+
+def test_moodle_and_canvas_files_neutralise_formulas(tmp_path):
+    results = [load(n) for n in NAMES]
+    subs = moodle_subs()
+    for sub, text in zip(subs, FORMULAS):
+        sub.name = sub.lms["fullname"] = text
+    moodle.write_worksheet(results, subs, tmp_path / "w.csv", lang="de")
+    rows = read_csv(tmp_path / "w.csv")
+    names = [r[1] for r in rows[1:]]
+    assert all(n.startswith("'") for n in names), names
+    grade = rows[0].index("Bewertung")
+    assert rows[2][grade] == "5,25"                   # numbers stay numbers
+
+    csubs = canvas_subs()
+    for sub, text in zip(csubs, FORMULAS):
+        sub.name = text
+        sub.lms["section"] = "=cmd()"
+    canvas.write(results, csubs, tmp_path / "c.csv", "@Übung")
+    rows = read_csv(tmp_path / "c.csv")
+    assert rows[0][3] == "'@Übung"
+    assert all(r[0].startswith("'") and r[2] == "'=cmd()" for r in rows[2:])
+    assert rows[1] == ["    Points Possible", "", "", "9"]
+    assert {r[1]: r[3] for r in rows[2:]}["5679"] == "5.25"
 
 
 # --- Moodle ------------------------------------------------------------------
@@ -160,11 +208,66 @@ def test_canvas_csv_matches_import_format(tmp_path):
     assert by_id["5680"][3] == ""                     # error: no grade, Canvas leaves it unchanged
 
 
-def test_canvas_rejects_anonymous_and_reserved_titles(tmp_path):
+def test_canvas_leaves_out_anonymous_rows_only(tmp_path):
+    """A student without a numeric user id costs only their own row, never the file."""
     subs = canvas_subs()
     subs[0].lms["user_id"] = "anon_AbC12"
-    with pytest.raises(ValueError, match="anonymous"):
-        canvas.write([load("full")], subs, tmp_path / "c.csv", "Übung 12")
+    left = canvas.write([load(n) for n in NAMES], subs, tmp_path / "c.csv", "Übung 12")
+    assert left == ["s1000001 (anonymous)"]
+    rows = read_csv(tmp_path / "c.csv")
+    assert sorted(r[1] for r in rows[2:]) == ["5679", "5680", "5681", "5682"]
+
+
+def test_canvas_rejects_reserved_titles(tmp_path):
     with pytest.raises(ValueError, match="another assignment title"):
         canvas.write([load("full")], canvas_subs(), tmp_path / "c.csv", "Final Score bonus")
     assert not (tmp_path / "c.csv").exists()
+
+
+# --- student-controlled text in every report -----------------------------------------------
+
+HOSTILE = "a\x1b[31mrot\x1b[0m b\x1b]0;Titel\x07 c\u202eevil\u2066 d\x07\x00\x85 e\ud800 f\r\ng\rh\ti \x9b31mC1"
+
+
+def test_clean_text_removes_escapes_and_shows_controls():
+    from grader.reports._common import clean_text
+
+    clean = clean_text(HOSTILE)
+    assert clean == "arot b c\\u202eevil\\u2066 d\\x07\\x00\\x85 e\\ud800 f\ng\nh\ti C1"
+    assert clean_text("Grüße\n\tok") == "Grüße\n\tok"
+    clean.encode("utf-8")                                # no lone surrogate left
+
+
+def test_reports_show_no_control_characters_and_write_surrogates(tmp_path):
+    from grader.reports import gradescope, summary
+
+    r = load("partial")
+    failing = next(t for ex in r["exercises"] for p in ex["parts"] for t in p["tests"] if t["status"] != "passed")
+    failing["output"] = HOSTILE
+    failing["message"] = "Fehler " + HOSTILE
+    r["student"] = "s\x1b[2Jx"
+    feedback.write(r, tmp_path)
+    gradescope.write(r, tmp_path / "results.json")
+    summary.write([r, load("full")], tmp_path / "summary.html")
+    bad = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    for name in ("feedback.md", "feedback.html", "results.json", "summary.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")   # valid UTF-8: surrogates are escaped
+        assert not bad.search(text), name
+    assert "\\u202e" in (tmp_path / "feedback.md").read_text(encoding="utf-8")
+    data = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert "ud800" in json.dumps(data)
+
+
+def test_write_text_atomic_accepts_lone_surrogates(tmp_path):
+    from grader.reports._common import write_text_atomic
+
+    write_text_atomic(tmp_path / "x.txt", "2.75/3 \ud800")
+    assert (tmp_path / "x.txt").read_bytes() == b"2.75/3 \\ud800"
+
+
+def test_batch_reasons_reach_students_in_german():
+    from grader.reports._common import error_reason
+
+    assert error_reason("error: grading took longer than the time limit").startswith("die Bewertung dauerte")
+    assert "nicht Ihr Fehler" in error_reason("error: the grader failed on this submission (see batch.log)")
+    assert error_reason("error: the zip file is corrupt") == "the zip file is corrupt"

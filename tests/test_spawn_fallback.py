@@ -42,7 +42,7 @@ def test_spawned_crash_names_the_exit_status(mini, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_START", "spawn")
     result = grade_sources(mini, tmp_path / "s", {"alpha.py": ALPHA_VARIANTS["crash"]}, ["alpha"])
     messages = " ".join(t["message"] for ex in result["exercises"] for p in ex["parts"] for t in p["tests"])
-    assert "exited with status 3" in messages
+    assert "endete mit dem Status 3" in messages
 
 
 def test_describe_returncode_matches_the_monitors_words():

@@ -5,6 +5,7 @@ planted mistake is looked up in that one list of problems.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -39,10 +40,12 @@ def test_intact_course_validates_through_the_cli(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADE_COURSE_ROOT", str(root))
     from cli import cli
 
-    result = CliRunner().invoke(cli, ["validate", "--only", "alpha"])
+    result = CliRunner().invoke(cli, ["validate", "--only", "alpha", "--seeds", "2", "--seed-base", "cli"])
     assert result.exit_code == 0, result.output
     assert "validate: OK" in result.output
     assert "alpha: grading the reference" in result.output  # progress per exercise
+    assert "secret seeds: validate-cli-0 ... validate-cli-1 (2)" in result.output
+    assert "alpha: grading 1 right submission(s) under 2 secret seed(s)" in result.output
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,59 @@ def test_release_of_the_real_course_leaks_nothing(course):
     problems = validate.check_release(course)
     assert problems == [], "\n".join(map(str, problems))
     assert len(validate.secret_lines(course)) > 50  # the check has material to look for
+
+
+# -- many secret seeds ---------------------------------------------------------------------------------
+
+#: Fixed seeds: the planted submissions below each fail for about half of all hidden inputs, so
+#: under some of these (1 in 64 that none fails, were the plugin's seeding changed).
+SEEDS = validate.random_seeds(6, "planted")
+RIGHT = "import numpy as np\n\n\ndef scale(x, factor):\n    return np.multiply(x, factor)\n\n\n" \
+        "def total(x):\n    return float(sum(np.ravel(x)))\n"
+
+
+def _student(root: Path, name: str, source: str, expect: dict) -> Path:
+    folder = root / "tests" / "submissions" / "alpha" / name
+    folder.mkdir(parents=True)
+    (folder / "alpha.py").write_text(source, encoding="utf-8")
+    (folder / "expect.json").write_text(json.dumps(expect), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A course copy with a seed-sensitive reference and corpus: the seed check's problems (and the root)."""
+    root = make_course(tmp_path_factory.mktemp("seeded"))
+    # wrong only when the hidden input's first entry is positive: about every second secret seed
+    edit(root / "solutions" / "alpha.py", "    return x * factor",
+         "    return x * factor + (1.0 if x.shape == (5, 2) and x[0, 0] > 0 else 0.0)")
+    _student(root, "loops", RIGHT, {"right": True, "parts": {"a": 1.0, "b": 2.0}})
+    _student(root, "fragile", RIGHT.replace("np.multiply(x, factor)",
+                                           "np.multiply(x, factor) + (x.shape == (5, 2) and x[1, 1] < 0)"),
+             {"parts": {"a": 1.0, "b": 2.0}})  # right by its full points, without the marker
+    _student(root, "wrong", RIGHT.replace("np.multiply(x, factor)", "2 * x"), {"parts": {"a": 0.0, "b": 2.0}})
+    course = course_mod.load(root)
+    problems = validate.check_seeds(course, course.exercise("alpha"), SEEDS, echo=lambda line: None)
+    return root, [str(p) for p in problems]
+
+
+def test_right_students_are_marked_or_have_full_points(seeded):
+    root, _ = seeded
+    course = course_mod.load(root)
+    assert [f.name for f in validate.right_students(course, course.exercise("alpha"))] == ["fragile", "loops"]
+
+
+def test_a_seed_sensitive_reference_and_corpus_student_are_caught(seeded):
+    root, problems = seeded
+    assert len(problems) == 2, "\n".join(problems)
+    assert _has(problems, "alpha:", "the reference loses up to", "secret seeds (repeat with GRADE_SECRET_SEED="
+                "validate-planted-", "part a: hidden test test_scale_hidden")
+    assert _has(problems, "alpha:", "right corpus student alpha/fragile loses up to")
+    assert not _has(problems, "alpha/loops") and not _has(problems, "alpha/wrong")
+
+
+def test_intact_course_passes_three_seeds(tmp_path):
+    root = make_course(tmp_path)
+    _student(root, "loops", RIGHT, {"right": True, "parts": {"a": 1.0, "b": 2.0}})
+    course = course_mod.load(root)
+    assert validate.check_seeds(course, course.exercise("alpha"), SEEDS[:3], echo=lambda line: None) == []

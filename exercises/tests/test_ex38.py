@@ -8,6 +8,7 @@ and zig-zags. The score of each test is the share of mazes solved.
 
 import pytest
 
+from grader.checks import CheckFailed
 from support.maze import PUBLIC_MAZES, describe_failure, prepare_batch, simulate_batch, validate_weights
 
 #: Failed mazes explained with a drawing; further failures get one line each.
@@ -24,7 +25,8 @@ def test_public_mazes(student, credit):
               if not outcome.solved]
     solved = len(PUBLIC_MAZES) - len(failed)
     credit.set(solved / len(PUBLIC_MAZES))
-    lines = [f"Your agent solved {solved} of {len(PUBLIC_MAZES)} public mazes."]
+    lines = [f"Ihr Agent hat {solved} von {len(PUBLIC_MAZES)} öffentlichen Labyrinthen gelöst."]
     for i, (maze, outcome) in enumerate(failed):
         lines.append(describe_failure(maze, outcome, draw=i < DRAWN))
-    assert not failed, "\n\n".join(lines)
+    if failed:
+        raise CheckFailed("\n\n".join(lines), cause="mazes")

@@ -8,11 +8,14 @@ The helpers below are shared with the hidden tests, which use other inputs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 import torch
 
-from grader.checks import Mistake, assert_close, describe, expect_array, reveal
+from grader.checks import (Cases, CheckFailed, Mistake, assert_close, describe, expect_array, fmt_num,
+                           reveal)
 
 REGIMES = ("exploding", "vanishing", "stable")
 GRAD_FULL_RTOL = 1e-7
@@ -32,12 +35,15 @@ def torch_grad_diag(u: np.ndarray, h: np.ndarray, k: int, grad_hk: np.ndarray) -
 
 def grad_diag_mistakes(u, h, k, grad_hk) -> list[Mistake]:
     return [
-        Mistake("exponent k instead of k - 1", grad_hk * k * u ** k * h,
-                "d(u^k)/du = k u^(k-1)."),
-        Mistake("factor k missing", grad_hk * u ** (k - 1) * h, "d(u^k)/du = k u^(k-1)."),
-        Mistake("upstream gradient grad_hk ignored", k * u ** (k - 1) * h,
-                "Chain rule: multiply dh_k/du elementwise by grad_hk = df/dh_k."),
-        Mistake("factor h missing", grad_hk * k * u ** (k - 1), "h_k = u^k * h elementwise."),
+        Mistake("Exponent k statt k - 1", grad_hk * k * u ** k * h, "Es gilt d(u^k)/du = k u^(k-1).",
+                id="diag_exponent_k"),
+        Mistake("der Faktor k fehlt", grad_hk * u ** (k - 1) * h, "Es gilt d(u^k)/du = k u^(k-1).",
+                id="diag_factor_k_missing"),
+        Mistake("der Gradient grad_hk von oben wurde ignoriert", k * u ** (k - 1) * h,
+                "Kettenregel: dh_k/du elementweise mit grad_hk = df/dh_k multiplizieren.",
+                id="diag_upstream_ignored"),
+        Mistake("der Faktor h fehlt", grad_hk * k * u ** (k - 1), "Es gilt h_k = u^k * h elementweise.",
+                id="diag_factor_h_missing"),
     ]
 
 
@@ -70,25 +76,41 @@ def _bptt(U, h, k, g, *, back=None, terms=None, pair_shift=0):
 def grad_full_mistakes(U, h, k, g) -> list[Mistake]:
     correct = _bptt(U, h, k, g)
     fewer = torch_grad_full(U, h, k - 1, g) if k > 1 else np.zeros_like(U)
+    power = np.linalg.matrix_power(U, k - 1)
+    off_by_one = "h_k = U^k h braucht k Schritte, also k Summanden t = 1..k."
+    accumulate = "U wird in jedem Schritt verwendet: addieren Sie delta_t h_{t-1}^T über t = 1..k (+=, nicht =)."
+    scalar = ("Für Matrizen gilt die Regel d(U^k)/dU = k U^(k-1) nicht, weil Matrizen nicht kommutieren: "
+              "Summieren Sie die Beiträge delta_t h_{t-1}^T aller Schritte t = 1..k (Backpropagation through time).")
     return [
-        Mistake("U instead of U^T in the backward recursion", _bptt(U, h, k, g, back=U),
-                "delta_{t-1} = U^T delta_t (the transpose of the forward matrix)."),
-        Mistake("result transposed", correct.T,
-                "Step t contributes the outer product delta_t h_{t-1}^T (rows: delta, columns: h)."),
-        Mistake("off by one: k - 1 steps instead of k", fewer,
-                "h_k = U^k h takes k steps, so k terms t = 1..k."),
-        Mistake("off by one: k + 1 steps instead of k", torch_grad_full(U, h, k + 1, g),
-                "h_k = U^k h takes k steps, so k terms t = 1..k."),
-        Mistake("off by one: the term of step t = 1 (delta_1 h_0^T) is missing",
-                _bptt(U, h, k, g, terms=range(2, k + 1)), "Sum the terms of all steps t = 1..k."),
-        Mistake("off by one: the term of step t = k (delta_k h_{k-1}^T) is missing",
-                _bptt(U, h, k, g, terms=range(1, k)), "Sum the terms of all steps t = 1..k."),
-        Mistake("off by one: delta_t paired with h_t instead of h_{t-1}", _bptt(U, h, k, g, pair_shift=1),
-                "Step t computes h_t = U h_{t-1}, so its term is delta_t h_{t-1}^T."),
-        Mistake("no accumulation over t: only the term of step t = 1", _bptt(U, h, k, g, terms=[1]),
-                "U is used in every step: add up delta_t h_{t-1}^T over t = 1..k (+=, not =)."),
-        Mistake("no accumulation over t: only the term of step t = k", _bptt(U, h, k, g, terms=[k]),
-                "U is used in every step: add up delta_t h_{t-1}^T over t = 1..k (+=, not =)."),
+        Mistake("U statt U^T in der Rückwärtsrekursion", _bptt(U, h, k, g, back=U),
+                "Es gilt delta_{t-1} = U^T delta_t (die Transponierte der Vorwärtsmatrix).",
+                id="full_u_not_transposed"),
+        Mistake("Ergebnis transponiert", correct.T,
+                "Schritt t trägt das äußere Produkt delta_t h_{t-1}^T bei (Zeilen: delta, Spalten: h).",
+                id="full_transposed"),
+        Mistake("um eins verschoben: k - 1 statt k Schritte", fewer, off_by_one, id="full_k_minus_1_steps"),
+        Mistake("um eins verschoben: k + 1 statt k Schritte", torch_grad_full(U, h, k + 1, g), off_by_one,
+                id="full_k_plus_1_steps"),
+        Mistake("um eins verschoben: der Summand von Schritt t = 1 (delta_1 h_0^T) fehlt",
+                _bptt(U, h, k, g, terms=range(2, k + 1)), "Summieren Sie die Beiträge aller Schritte t = 1..k.",
+                id="full_first_term_missing"),
+        Mistake("um eins verschoben: der Summand von Schritt t = k (delta_k h_{k-1}^T) fehlt",
+                _bptt(U, h, k, g, terms=range(1, k)), "Summieren Sie die Beiträge aller Schritte t = 1..k.",
+                id="full_last_term_missing"),
+        Mistake("um eins verschoben: delta_t mit h_t statt mit h_{t-1} kombiniert", _bptt(U, h, k, g, pair_shift=1),
+                "Schritt t berechnet h_t = U h_{t-1}, sein Beitrag ist also delta_t h_{t-1}^T.", id="full_pair_shift"),
+        Mistake("keine Summe über t: nur der Summand von Schritt t = 1", _bptt(U, h, k, g, terms=[1]), accumulate,
+                id="full_only_first_term"),
+        Mistake("keine Summe über t: nur der Summand von Schritt t = k", _bptt(U, h, k, g, terms=[k]), accumulate,
+                id="full_only_last_term"),
+        Mistake("skalare Analogie k * U^(k-1) (elementweise mit grad_hk h^T multipliziert)",
+                k * power * np.outer(g, h), scalar, id="full_scalar_analogy"),
+        Mistake("skalare Analogie k * U^(k-1) (k-mal der Summand delta_1 h_0^T)",
+                k * np.outer(power.T @ g, h), scalar, id="full_scalar_analogy_first_term"),
+        Mistake("skalare Analogie k * U^(k-1) (k-mal der Summand delta_k h_{k-1}^T)",
+                k * np.outer(g, power @ h), scalar, id="full_scalar_analogy_last_term"),
+        Mistake("skalare Analogie k * U^(k-1) (als Matrixprodukt mit grad_hk h^T)",
+                k * power @ np.outer(g, h), scalar, id="full_scalar_analogy_matmul"),
     ]
 
 
@@ -105,47 +127,90 @@ def spectral_radius(U: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(U))))
 
 
-def regime_of(value: float) -> str:
-    return "exploding" if value > 1 + 1e-9 else "vanishing" if value < 1 - 1e-9 else "stable"
+TOLERANCE = 1e-9
 
 
-#: Wrong ways to decide the regime: (name, quantity compared with 1, hint).
+def regime_of(value: float, tolerance: float = TOLERANCE) -> str:
+    return "exploding" if value > 1 + tolerance else "vanishing" if value < 1 - tolerance else "stable"
+
+
+#: Wrong ways to decide the regime: (name, regime the mistake answers for U, hint, id).
 REGIME_MISTAKES = (
-    ("used a matrix norm (spectral/2-norm) instead of the spectral radius",
-     lambda U: float(np.linalg.norm(U, 2)),
-     "A norm > 1 does not make U^k grow: non-normal matrices can have a large norm and still U^k -> 0. "
-     "Use max |eigenvalue|."),
-    ("used the Frobenius norm instead of the spectral radius",
-     lambda U: float(np.linalg.norm(U)),
-     "A norm > 1 does not make U^k grow. Use max |eigenvalue|."),
-    ("used the largest real part (or the largest eigenvalue without abs) instead of max |eigenvalue|",
-     lambda U: float(np.max(np.linalg.eigvals(U).real)),
-     "Negative and complex eigenvalues count with their absolute value |lambda|."),
-    ("used the largest |diagonal entry| instead of the eigenvalues",
-     lambda U: float(np.max(np.abs(np.diag(U)))),
-     "Only for diagonal (or triangular) U are the eigenvalues the diagonal entries."),
+    ("Matrixnorm (Spektral- bzw. 2-Norm) statt Spektralradius",
+     lambda U: regime_of(float(np.linalg.norm(U, 2))),
+     "Eine Norm > 1 heißt nicht, dass U^k wächst: Nicht-normale Matrizen können eine große Norm haben und "
+     "trotzdem gilt U^k -> 0. Verwenden Sie max |Eigenwert|.", "regime_norm_2"),
+    ("Frobenius-Norm statt Spektralradius",
+     lambda U: regime_of(float(np.linalg.norm(U))),
+     "Eine Norm > 1 heißt nicht, dass U^k wächst. Verwenden Sie max |Eigenwert|.", "regime_norm_frobenius"),
+    ("eigvalsh/eigh, als wäre U symmetrisch",
+     lambda U: regime_of(float(np.max(np.abs(np.linalg.eigvalsh(U))))),
+     "np.linalg.eigvalsh liest nur das untere Dreieck von U und gilt nur für symmetrische Matrizen; U ist "
+     "beliebig. Verwenden Sie np.linalg.eigvals.", "regime_eigvalsh"),
+    ("größter Realteil (oder größter Eigenwert ohne Betrag) statt max |Eigenwert|",
+     lambda U: regime_of(float(np.max(np.linalg.eigvals(U).real))),
+     "Negative und komplexe Eigenwerte zählen mit ihrem Betrag |lambda|.", "regime_real_part"),
+    ("größter |Diagonaleintrag| statt der Eigenwerte",
+     lambda U: regime_of(float(np.max(np.abs(np.diag(U))))),
+     "Nur bei diagonalen (oder dreieckigen) Matrizen sind die Eigenwerte die Diagonaleinträge.", "regime_diagonal"),
+    ("Toleranz 1e-9 fehlt (Vergleich mit genau 1)",
+     lambda U: regime_of(spectral_radius(U), tolerance=0.0),
+     "Eigenwerte werden mit Rundungsfehlern berechnet: Ein Spektralradius von 1 kommt als 0.9999999999999999 "
+     "oder 1.0000000000000002 heraus. Vergleichen Sie mit 1 + 1e-9 und 1 - 1e-9.", "regime_no_tolerance"),
 )
 
 
-def check_regime(got, U: np.ndarray, name: str) -> None:
-    """Type, value in REGIMES, then correctness; a wrong answer is matched to REGIME_MISTAKES."""
-    what = f"gradient_regime(U) for {name} U of shape {U.shape}"
-    if not isinstance(got, str):
-        raise AssertionError(f"{what} returned {describe(got)}, expected one of the strings "
-                             f"{', '.join(repr(r) for r in REGIMES)}.")
-    if got not in REGIMES:
-        raise AssertionError(f"{what} returned {got!r}, expected one of {', '.join(repr(r) for r in REGIMES)} "
-                             "(lower case, exactly as written).")
-    want = regime_of(spectral_radius(U))
-    if got == want:
-        return
-    msg = f"{what} returned {got!r}"
-    msg += f", expected {want!r} (spectral radius {spectral_radius(U):.6g})." if reveal() else ", which is wrong."
-    for mistake, quantity, hint in REGIME_MISTAKES:
-        if regime_of(quantity(U)) == got:
-            msg += f"\nYour answer matches a known mistake: {mistake}. {hint}"
-            break
-    raise AssertionError(msg)
+@dataclass
+class RegimeCases:
+    """The answers of gradient_regime on several matrices, judged together like checks.Cases.
+
+    A mistake of REGIME_MISTAKES is named only when it gives the student's
+    answer for every matrix (a mistake that happens to agree with the correct
+    answer on a matrix is consistent there as well).
+    """
+
+    total: int = 0
+    failures: list[str] = field(default_factory=list)
+    consistent: dict[str, bool] = field(default_factory=lambda: {m[3]: True for m in REGIME_MISTAKES})
+
+    def check(self, got, U: np.ndarray, name: str) -> None:
+        """One matrix: type, value in REGIMES, then correctness."""
+        self.total += 1
+        what = f"gradient_regime(U) für {name} U der Form {fmt_num(U.shape)}"
+        choices = ", ".join(f'"{r}"' for r in REGIMES)
+        if not isinstance(got, str):
+            self.failures.append(f"{what} lieferte {describe(got)}, erwartet war einer der Strings {choices}.")
+            self.consistent = dict.fromkeys(self.consistent, False)
+            return
+        if got not in REGIMES:
+            self.failures.append(f'{what} lieferte "{got[:40]}", erwartet war einer der Strings {choices} '
+                                 "(klein geschrieben, genau so).")
+            self.consistent = dict.fromkeys(self.consistent, False)
+            return
+        want = regime_of(spectral_radius(U))
+        for _name, answer, _hint, key in REGIME_MISTAKES:
+            self.consistent[key] = self.consistent[key] and answer(U) == got
+        if got != want:
+            self.failures.append(f'{what} lieferte "{got}", erwartet war "{want}" '
+                                 f"(Spektralradius {fmt_num(spectral_radius(U))})." if reveal() else
+                                 f'{what} lieferte "{got}"; das ist falsch.')
+
+    def verdict(self) -> None:
+        """Raise CheckFailed if any matrix was answered wrongly; name a mistake only if it explains all."""
+        if not self.failures:
+            return
+        mistake = next((Mistake(name, None, hint, id=key) for name, _answer, hint, key in REGIME_MISTAKES
+                        if self.consistent[key]), None)
+        lines = []
+        if self.total > 1:
+            lines.append(f"gradient_regime ist für {len(self.failures)} von {self.total} Matrizen falsch. "
+                         "Erster falscher Fall:")
+        lines.append(self.failures[0])
+        if mistake is not None:
+            lines.append(f"Ihre Antworten passen bei allen geprüften Matrizen zu einem bekannten Fehler: "
+                         f"{mistake.name}. {mistake.hint}")
+        raise CheckFailed("\n".join(lines), mistake=mistake, cause="values", failed=len(self.failures),
+                          total=self.total)
 
 
 def torch_clip(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
@@ -159,23 +224,26 @@ def torch_clip(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
     return [p.grad.numpy().copy() for p in params]
 
 
-def clip_mistakes(grads: list[np.ndarray], max_norm: float) -> list[tuple[str, list[np.ndarray], str]]:
+def clip_mistakes(grads: list[np.ndarray], max_norm: float) -> list[Mistake]:
     flat = np.concatenate([g.ravel() for g in grads])
     total = float(np.linalg.norm(flat))
     per_array = [g * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6)) for g in grads]
     no_eps = [g * min(1.0, max_norm / total) for g in grads]
     no_sqrt_total = float(flat @ flat)
-    return [
-        ("each array clipped on its own instead of one global norm over all arrays", per_array,
-         "total_norm is the L2 norm of all entries of all arrays together; every array gets the same coef."),
-        ("scaled even though the norm is already below max_norm (coef > 1 applied)",
-         [g * (max_norm / (total + 1e-6)) for g in grads], "Apply coef only when coef < 1."),
-        ("1e-6 missing in coef = max_norm / (total_norm + 1e-6)", no_eps,
-         "torch adds 1e-6 to the norm before dividing."),
-        ("squared norm used (sqrt missing)",
+    found = [
+        ("jedes Array einzeln abgeschnitten statt einer gemeinsamen Norm über alle Arrays", per_array,
+         "total_norm ist die L2-Norm aller Einträge aller Arrays zusammen; jedes Array bekommt denselben coef.",
+         "clip_per_array"),
+        ("skaliert, obwohl die Norm schon unter max_norm liegt (coef > 1 angewandt)",
+         [g * (max_norm / (total + 1e-6)) for g in grads], "Wenden Sie coef nur an, wenn coef < 1 ist.",
+         "clip_always"),
+        ("1e-6 fehlt in coef = max_norm / (total_norm + 1e-6)", no_eps,
+         "torch addiert 1e-6 zur Norm, bevor es teilt.", "clip_no_eps"),
+        ("quadrierte Norm verwendet (Wurzel fehlt)",
          [g * min(1.0, max_norm / (no_sqrt_total + 1e-6)) for g in grads],
-         "total_norm = sqrt(sum of squares of all entries)."),
+         "total_norm = Wurzel aus der Summe der Quadrate aller Einträge.", "clip_squared_norm"),
     ]
+    return [Mistake(name, np.concatenate([v.ravel() for v in value]), hint, id=key) for name, value, hint, key in found]
 
 
 def clip_driver(grads, max_norm):
@@ -193,31 +261,35 @@ def clip_driver(grads, max_norm):
     return result, inputs, aliased
 
 
-def check_clip(student, grads: list[np.ndarray], max_norm: float, atol: float = 1e-8) -> None:
-    """Run clip_grad_norm through clip_driver and compare with torch; inputs must stay unchanged."""
-    shapes = ", ".join(str(g.shape) for g in grads)
-    what = f"clip_grad_norm(grads, max_norm={max_norm:g})" if reveal() else "clip_grad_norm(grads, max_norm)"
-    what += f" for arrays of shapes {shapes}"
+def check_clip(student, grads: list[np.ndarray], max_norm: float, cases: Cases, label: str,
+               atol: float = 1e-8) -> None:
+    """Run clip_grad_norm through clip_driver and compare with torch; inputs must stay unchanged.
+
+    Structural failures (wrong type or length, inputs modified, inputs returned)
+    raise at once; the values are one case of ``cases``.
+    """
+    shapes = ", ".join(fmt_num(g.shape) for g in grads)
+    what = (f"clip_grad_norm(grads, max_norm={fmt_num(max_norm)})" if reveal() else "clip_grad_norm(grads, max_norm)")
+    what += f" für Arrays der Formen {shapes}"
     result, after, aliased = student.run(clip_driver, grads, max_norm)
     if not isinstance(result, (list, tuple)) or len(result) != len(grads):
-        count = f" of length {len(result)}" if isinstance(result, (list, tuple)) else ""
-        raise AssertionError(f"{what} returned {describe(result)}{count}, expected a list of {len(grads)} arrays.")
+        count = f" der Länge {len(result)}" if isinstance(result, (list, tuple)) else ""
+        raise CheckFailed(f"{what} lieferte {describe(result)}{count}, erwartet war eine Liste von {len(grads)} "
+                          "Arrays.", cause="type")
     changed = [i for i, (g, a) in enumerate(zip(grads, after)) if not np.array_equal(g, a)]
     if changed:
-        raise AssertionError(f"{what} modified its input arrays in place (grads[{changed[0]}] changed). "
-                             "Leave the inputs unchanged and return new arrays (g * coef, not g *= coef).")
+        raise CheckFailed(f"{what} hat seine Eingabe-Arrays verändert (grads[{changed[0]}] wurde überschrieben). "
+                          "Lassen Sie die Eingaben unverändert und geben Sie neue Arrays zurück (g * coef, nicht "
+                          "g *= coef).", cause="in_place")
     if any(aliased):
-        raise AssertionError(f"{what} returned an input array itself (or a view of it) as entry "
-                             f"{aliased.index(True)}. Return new arrays, e.g. g.copy() when nothing is clipped.")
+        raise CheckFailed(f"{what} gab ein Eingabe-Array selbst (oder eine Sicht darauf) als Eintrag "
+                          f"{aliased.index(True)} zurück. Geben Sie neue Arrays zurück, z. B. g.copy(), wenn nichts "
+                          "abgeschnitten wird.", cause="aliased")
     want = torch_clip(grads, max_norm)
-    got = [expect_array(r, shape=w.shape, what=f"entry {i} of the result of {what}") for i, (r, w) in
+    got = [expect_array(r, shape=w.shape, what=f"Eintrag {i} des Ergebnisses von {what}") for i, (r, w) in
            enumerate(zip(result, want))]
-    got_flat = np.concatenate([g.ravel() for g in got])
-    want_flat = np.concatenate([w.ravel() for w in want])
-    mistakes = [Mistake(name, np.concatenate([m.ravel() for m in value]), hint)
-                for name, value, hint in clip_mistakes(grads, max_norm)]
-    assert_close(got_flat, want_flat, what=f"{what} (all entries, flattened in order)", atol=atol,
-                 mistakes=mistakes)
+    cases.close(np.concatenate([g.ravel() for g in got]), np.concatenate([w.ravel() for w in want]),
+                atol=atol, mistakes=clip_mistakes(grads, max_norm), label=f"{label}: {what}")
 
 
 # --- tests -----------------------------------------------------------------------------------
@@ -244,37 +316,45 @@ def test_grad_diag_zero_entry(student, rng):
     u[2] = 0.0
     h, grad_hk = rng.standard_normal(n), rng.standard_normal(n)
     want = torch_grad_diag(u, h, k, grad_hk)
-    what = f"grad_diag(u, h, k={k}, grad_hk) with u[2] = 0"
+    what = f"grad_diag(u, h, k={k}, grad_hk) mit u[2] = 0"
     got = expect_array(student.ex39_rnn_gradients.grad_diag(u, h, k, grad_hk), shape=(n,), what=what,
                        allow_nonfinite=True)
-    assert np.all(np.isfinite(got)), (f"{what} contains NaN or inf at index "
-                                      f"{int(np.flatnonzero(~np.isfinite(got))[0])}: do not divide by u; "
-                                      "use u ** (k - 1).")
+    if not np.all(np.isfinite(got)):
+        raise CheckFailed(f"{what} enthält NaN oder inf bei Index {int(np.flatnonzero(~np.isfinite(got))[0])}: "
+                          "Teilen Sie nicht durch u, sondern verwenden Sie u ** (k - 1).", cause="nonfinite")
     assert_close(got, want, what=what, mistakes=grad_diag_mistakes(u, h, k, grad_hk))
 
 
 GRAD_FULL_CASES = [(3, 1, 0.9), (4, 3, 1.1), (5, 8, 0.8), (7, 20, 1.02), (16, 50, 0.97)]
 
 
-# One test per part checks every case (the first wrong one is reported): a
-# mistake that only shows on some cases (U instead of U^T is invisible at
-# k = 1) must still cost the whole part, not earn points on the easy cases.
+def check_grad_full_case(student, cases: Cases, U: np.ndarray, h: np.ndarray, k: int, grad_hk: np.ndarray,
+                         label: str) -> None:
+    """One case of grad_full, judged with the others in ``cases``; a wrong shape or type counts as a failed case."""
+    want = torch_grad_full(U, h, k, grad_hk)
+    n = U.shape[0]
+    inputs = {"U": U, "h": h, "grad_hk": grad_hk}
+    what = f"grad_full(U, h, k={k}, grad_hk)" if reveal() else "grad_full(U, h, k, grad_hk)"
+    try:
+        got = expect_array(student.ex39_rnn_gradients.grad_full(U, h, k, grad_hk), shape=(n, n), what=what,
+                           inputs=inputs)
+    except CheckFailed as exc:
+        cases.fail(str(exc), label=label)
+        return
+    cases.close(got, want, inputs=inputs, rtol=GRAD_FULL_RTOL, mistakes=grad_full_mistakes(U, h, k, grad_hk),
+                label=label)
+
+
+# All cases in one test, judged together: a mistake that only shows on some
+# cases (U instead of U^T is invisible at k = 1) must still cost the whole
+# part, and a known mistake is named only when it explains every case.
 @pytest.mark.part("grad_full")
 def test_grad_full(student, rng):
-    for n, k, radius in GRAD_FULL_CASES:
-        check_grad_full_case(student, rng, n, k, radius)
-
-
-def check_grad_full_case(student, rng, n: int, k: int, radius: float) -> None:
-    U = random_matrix(rng, n, radius)
-    h, grad_hk = rng.standard_normal(n), rng.standard_normal(n)
-    want = torch_grad_full(U, h, k, grad_hk)
-    what = f"grad_full(U, h, k={k}, grad_hk)"
-    inputs = {"U": U, "h": h, "grad_hk": grad_hk}
-    got = expect_array(student.ex39_rnn_gradients.grad_full(U, h, k, grad_hk), shape=(n, n), what=what,
-                       inputs=inputs)
-    assert_close(got, want, what=what, inputs=inputs, rtol=GRAD_FULL_RTOL,
-                 mistakes=grad_full_mistakes(U, h, k, grad_hk))
+    with Cases("grad_full") as cases:
+        for i, (n, k, radius) in enumerate(GRAD_FULL_CASES, start=1):
+            U = random_matrix(rng, n, radius)
+            h, grad_hk = rng.standard_normal(n), rng.standard_normal(n)
+            check_grad_full_case(student, cases, U, h, k, grad_hk, label=f"Fall {i}, n = {n}, k = {k}")
 
 
 def _rotation(angle: float) -> np.ndarray:
@@ -285,22 +365,24 @@ def _rotation(angle: float) -> np.ndarray:
 REGIME_CASES = [
     ("U_1 = diag(1.2, 2, 1.1)", np.diag([1.2, 2.0, 1.1])),
     ("U_2 = diag(0.8, 0.1, 0.9)", np.diag([0.8, 0.1, 0.9])),
-    ("the identity", np.eye(4)),
-    ("a rotation (eigenvalues on the unit circle)", _rotation(0.7)),
-    ("a non-normal (norm 4.06 > 1, eigenvalues 0.5, 0.5)", np.array([[0.5, 4.0], [0.0, 0.5]])),
-    ("a non-normal 3x3 (norm > 1, spectral radius 0.9)",
+    ("die Einheitsmatrix", np.eye(4)),
+    ("eine Drehung (Eigenwerte auf dem Einheitskreis)", _rotation(0.7)),
+    ("eine nicht-normale Matrix (Norm 4.06 > 1, Eigenwerte 0.5, 0.5)", np.array([[0.5, 4.0], [0.0, 0.5]])),
+    ("eine nicht-normale 3x3-Matrix (Norm > 1, Spektralradius 0.9)",
      np.array([[0.9, 1.5, 0.0], [0.0, 0.6, 2.0], [0.0, 0.0, -0.3]]).T),
-    ("a scaled rotation (|eigenvalues| 1.05, real parts 0.8)", 1.05 * _rotation(0.7)),
-    ("diag(-1.5, 0.5) (negative eigenvalue)", np.diag([-1.5, 0.5])),
-    ("a permutation (eigenvalues on the unit circle)", np.eye(5)[[1, 2, 3, 4, 0]]),
+    ("eine skalierte Drehung (|Eigenwerte| 1.05, Realteile 0.8)", 1.05 * _rotation(0.7)),
+    ("diag(-1.5, 0.5) (negativer Eigenwert)", np.diag([-1.5, 0.5])),
+    ("eine Permutation (Eigenwerte auf dem Einheitskreis)", np.eye(5)[[1, 2, 3, 4, 0]]),
     ("diag(1.001, 0.3)", np.diag([1.001, 0.3])),
 ]
 
 
 @pytest.mark.part("gradient_regime")
 def test_gradient_regime(student):
+    cases = RegimeCases()
     for name, U in REGIME_CASES:
-        check_regime(student.ex39_rnn_gradients.gradient_regime(U), U, name)
+        cases.check(student.ex39_rnn_gradients.gradient_regime(U), U, name)
+    cases.verdict()
 
 
 #: (shapes, max_norm as a multiple of the total norm, equal norms per array).
@@ -311,15 +393,19 @@ CLIP_CASES = [
     ([(4, 2)], 0.5, False),                    # a single array
 ]
 
+#: The value check's name in messages: all entries of all returned arrays, in order.
+CLIP_WHAT = "clip_grad_norm (alle Einträge hintereinander)"
+
 
 @pytest.mark.part("clip_grad_norm")
 def test_clip_grad_norm(student, rng):
-    for shapes, factor, equal in CLIP_CASES:
-        grads = [rng.standard_normal(s) for s in shapes]
-        if equal:
-            grads = [g / np.linalg.norm(g) for g in grads]
-        total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
-        check_clip(student, grads, round(factor * total, 3))
-    # Tiny gradients: the 1e-6 in coef = max_norm / (total_norm + 1e-6) matters.
-    grads = [rng.standard_normal((3, 3)) * 1e-4, rng.standard_normal(4) * 1e-4]
-    check_clip(student, grads, 1e-4, atol=1e-14)
+    with Cases(CLIP_WHAT) as cases:
+        for i, (shapes, factor, equal) in enumerate(CLIP_CASES, start=1):
+            grads = [rng.standard_normal(s) for s in shapes]
+            if equal:
+                grads = [g / np.linalg.norm(g) for g in grads]
+            total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+            check_clip(student, grads, round(factor * total, 3), cases, label=f"Fall {i}")
+        # Tiny gradients: the 1e-6 in coef = max_norm / (total_norm + 1e-6) matters.
+        grads = [rng.standard_normal((3, 3)) * 1e-4, rng.standard_normal(4) * 1e-4]
+        check_clip(student, grads, 1e-4, cases, label=f"Fall {len(CLIP_CASES) + 1}", atol=1e-14)

@@ -5,17 +5,25 @@ computed in the grader's own process (see support/conv_oracle.py). Images and
 kernels are not square, kernels are random (never symmetric) and the upstream
 gradient is random (never all ones), so a flipped kernel, swapped axes or an
 ignored upstream gradient cannot pass. Each test contains at least one case
-that exposes every known mistake of its part.
+that exposes every known mistake of its part, and checks all its cases in one
+group: a known mistake is named only when it explains every case, and is
+reported once.
+
+A mistake costs only its own part: b runs h_conv2d_grad also with a correct
+h_conv2d in place of the student's, c checks conv2d with correct
+h_conv2d/h_conv2d_grad in place, d checks Conv2D with a correct conv2d in
+place (support/conv_oracle.py explains how).
 
 Run with:  grade ex41
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from support.conv_oracle import (ConvCase, ModuleCase, check_conv2d, check_conv2d_module, check_forward,
-                                 check_h_conv2d_grad_result, make_inputs)
+from support.conv_oracle import (ConvCase, Conv2dCases, GradCases, ModuleCase, check_conv2d_module, conv2d_case,
+                                 forward_case, forward_cases, grad_case, make_inputs, read_only)
 
 # (B, C, H, W, O, kh, kw): batch > 1, several channels, non-square images, kh != kw.
 CASES = [
@@ -31,15 +39,20 @@ EDGE_CASES = [
     ConvCase(3, 2, 6, 8, 4, 3, 5),      # an ordinary case
 ]
 
+GRAD_CASES = CASES + [
+    ConvCase(2, 3, 8, 7, 3, 3, 5),      # C == O: a rotated kernel without swapped channels gives values
+]
+
 GRAD_EDGE_CASES = [
     ConvCase(2, 3, 6, 5, 2, 1, 1),      # 1 x 1 kernel
     ConvCase(3, 2, 5, 7, 3, 5, 7),      # kernel as large as the image, same shape as the image
     ConvCase(3, 2, 6, 8, 4, 3, 5),      # an ordinary case
+    ConvCase(3, 4, 6, 5, 4, 3, 1),      # C == O
 ]
 
-NUMERIC_CASE = ConvCase(2, 2, 5, 6, 3, 3, 1)
+NUMERIC_CASE = ConvCase(2, 3, 5, 6, 3, 3, 1)   # C == O
 
-CONV2D_CASES = [  # square outputs from non-square images and kernels: c grades the wiring, a the layout
+CONV2D_CASES = [
     ConvCase(2, 3, 7, 9, 4, 3, 5),
     ConvCase(3, 2, 8, 6, 2, 3, 1),
 ]
@@ -49,63 +62,81 @@ MODULE_CASES = [
     ModuleCase(init=(16, 6, 5), small=(2, 5, 5), batch=3, size=9, seed=7),
 ]
 
+# The worked example of the task text (Aufgabe 41): a hand-picked fixed case.
+EXAMPLE_IMAGE = [[2, 0, 1, 3, 2, 1, 0], [1, 3, 2, 1, 0, 1, 2], [0, 1, 1, 3, 2, 0, 1], [1, 2, 3, 0, 1, 1, 0],
+                 [0, 1, 3, 2, 1, 0, 2], [1, 2, 0, 1, 3, 2, 1], [1, 0, 1, 2, 1, 0, 0]]
+EXAMPLE_KERNEL = [[1, 0, 2], [2, 3, 0], [1, 0, 1]]
+
 
 # ------------------------------------------------------------------ part a
 @pytest.mark.part("a")
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_h_conv2d(student, rng, case):
-    image, kernel, _ = make_inputs(rng, case)
-    check_forward(student.ex41_conv.h_conv2d(image, kernel), image, kernel)
+def test_h_conv2d(student, rng):
+    with forward_cases() as cases:
+        for case in CASES:
+            image, kernel, _ = make_inputs(rng, case)
+            forward_case(cases, student.ex41_conv.h_conv2d(image, kernel), image, kernel)
+
+
+@pytest.mark.part("a")
+def test_h_conv2d_worked_example(student):
+    """The 7 x 7 example of the task text: 16 at the top left (an FFT solution's 15.999... is fine)."""
+    image = read_only(np.array(EXAMPLE_IMAGE, dtype=np.float64)[None, None])
+    kernel = read_only(np.array(EXAMPLE_KERNEL, dtype=np.float64)[None, None])
+    with forward_cases("h_conv2d(image, kernel) für das 7x7-Beispiel der Aufgabe (oben links 16)") as cases:
+        forward_case(cases, student.ex41_conv.h_conv2d(image, kernel), image, kernel)
 
 
 @pytest.mark.part("a")
 def test_h_conv2d_edge_cases(student, rng):
     """1 x 1 kernels, a kernel as large as the image, B = C = O = 1, and float32
     inputs (a float32 or float64 result is fine for those)."""
-    for case in EDGE_CASES:
-        image, kernel, _ = make_inputs(rng, case)
-        check_forward(student.ex41_conv.h_conv2d(image, kernel), image, kernel)
-    image, kernel, _ = make_inputs(rng, ConvCase(2, 2, 6, 7, 3, 3, 5), dtype="float32")
-    check_forward(student.ex41_conv.h_conv2d(image, kernel), image, kernel)
+    with forward_cases() as cases:
+        for case in EDGE_CASES:
+            image, kernel, _ = make_inputs(rng, case)
+            forward_case(cases, student.ex41_conv.h_conv2d(image, kernel), image, kernel)
+        image, kernel, _ = make_inputs(rng, ConvCase(2, 2, 6, 7, 3, 3, 5), dtype="float32")
+        forward_case(cases, student.ex41_conv.h_conv2d(image, kernel), image, kernel)
 
 
 # ------------------------------------------------------------------ part b
+def _grad_cases(student, rng, cases, group: GradCases, reference: str = "torch") -> None:
+    for case in cases:
+        image, kernel, grad_output = make_inputs(rng, case)
+        grad_case(group, student, image, kernel, grad_output, reference=reference)
+
+
 @pytest.mark.part("b")
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_h_conv2d_grad(student, rng, case):
-    image, kernel, grad_output = make_inputs(rng, case)
-    got = student.ex41_conv.h_conv2d_grad(image, kernel, grad_output)
-    check_h_conv2d_grad_result(got, image, kernel, grad_output)
+def test_h_conv2d_grad(student, rng):
+    with GradCases() as group:
+        _grad_cases(student, rng, GRAD_CASES, group)
 
 
 @pytest.mark.part("b")
 def test_h_conv2d_grad_numeric(student, rng):
     """The same gradients, checked against central differences instead of torch."""
-    image, kernel, grad_output = make_inputs(rng, NUMERIC_CASE)
-    got = student.ex41_conv.h_conv2d_grad(image, kernel, grad_output)
-    check_h_conv2d_grad_result(got, image, kernel, grad_output, reference="numeric")
+    with GradCases(source=" (verglichen mit einem numerischen Gradienten aus zentralen Differenzen)") as group:
+        _grad_cases(student, rng, [NUMERIC_CASE], group, reference="numeric")
 
 
 @pytest.mark.part("b")
 def test_h_conv2d_grad_edge_cases(student, rng):
-    for case in GRAD_EDGE_CASES:
-        image, kernel, grad_output = make_inputs(rng, case)
-        got = student.ex41_conv.h_conv2d_grad(image, kernel, grad_output)
-        check_h_conv2d_grad_result(got, image, kernel, grad_output)
+    with GradCases() as group:
+        _grad_cases(student, rng, GRAD_EDGE_CASES, group)
 
 
 # ------------------------------------------------------------------ part c
 @pytest.mark.part("c")
-@pytest.mark.parametrize("case", CONV2D_CASES, ids=str)
-def test_conv2d_autodiff(student, rng, case):
-    image, kernel, grad_output = make_inputs(rng, case)
-    check_conv2d(student, image, kernel, grad_output)
+def test_conv2d_autodiff(student, rng):
+    """conv2d's value and the gradients reaching image and kernel, whatever parts a and b return."""
+    with Conv2dCases() as cases:
+        for case in CONV2D_CASES:
+            image, kernel, grad_output = make_inputs(rng, case)
+            conv2d_case(cases, student, image, kernel, grad_output, int(rng.integers(2**31)))
 
 
 # ------------------------------------------------------------------ part d
 @pytest.mark.part("d")
-@pytest.mark.parametrize("case", MODULE_CASES, ids=str)
-def test_conv2d_module(student, rng, case):
+def test_conv2d_module(student, rng):
     """Parameters weight/bias registered (and no bias with bias=False), their
     initialisation, and forward/backward of the module."""
-    check_conv2d_module(student, case, rng)
+    check_conv2d_module(student, MODULE_CASES, rng)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import describe, expect_array
+from grader.checks import CheckFailed, describe, expect_array
+from support.conv_oracle import failing_earlier_parts, root_cause_text
 
 N_DIGITS = 500
 FULL_AT, ZERO_BELOW = 0.97, 0.90      # the points curve of part e (as in the final grading)
@@ -27,7 +28,7 @@ def course_root() -> Path:
     for folder in here.parents:
         if (folder / "exercises" / "mnist_idx.py").is_file():
             return folder
-    raise RuntimeError("course folder with exercises/mnist_idx.py not found above " + str(here))
+    raise RuntimeError("course folder with exercises/mnist_idx.py not found above " + str(here))  # staff only
 
 
 def mnist_idx_module():
@@ -75,19 +76,37 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 def check_labels(got, n: int) -> np.ndarray:
     """predict's result must be integer labels 0..9 of shape (n,); else a message saying what is wrong."""
-    what = f"predict(images) for images of shape ({n}, 1, 28, 28)"
+    what = f"predict(images) für Bilder der Form ({n}, 1, 28, 28)"
     if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape == (n, 10):
-        raise AssertionError(f"{what} returned shape {got.shape}, expected ({n},): these look like "
-                             "scores or one-hot rows per image; return one label per image "
-                             "(the argmax over axis 1).")
+        raise CheckFailed(f"{what} lieferte die Form ({n}, 10), erwartet war ({n},): Das sind vermutlich "
+                          "Bewertungen (Scores) oder One-hot-Zeilen pro Bild; geben Sie ein Label pro Bild zurück "
+                          "(argmax über Achse 1).", cause="shape")
     got = expect_array(got, shape=(n,), what=what, dtypes=())
     if got.dtype.kind not in "iu":
-        raise AssertionError(f"{what} returned {describe(got)}, expected integer labels (e.g. int64): "
-                             "convert with .astype(np.int64); float labels such as 3.0 are not accepted.")
+        raise CheckFailed(f"{what} lieferte {describe(got)}, erwartet waren ganzzahlige Labels (z. B. int64): "
+                          "Umwandeln mit .astype(np.int64); Gleitkomma-Labels wie 3.0 werden nicht akzeptiert.",
+                          cause="dtype")
     if got.size and (got.min() < 0 or got.max() > 9):
-        raise AssertionError(f"{what} returned labels from {int(got.min())} to {int(got.max())}; "
-                             "digits are 0..9.")
+        raise CheckFailed(f"{what} lieferte Labels von {int(got.min())} bis {int(got.max())}; Ziffern sind "
+                          "0 bis 9.", cause="values")
     return got
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    """0.3620 -> '36.20 %' (plain number, as everywhere in the feedback)."""
+    return f"{100 * fraction:.{digits}f} %"
+
+
+def low_accuracy_advice(student, accuracy: float) -> str:
+    """What to do about an accuracy below full points: name a failing part a/b as the
+    likely root cause (one small sandbox call), else advice on training."""
+    cause = root_cause_text(failing_earlier_parts(student))
+    if cause:
+        return cause
+    if accuracy < 0.2:
+        return ("Etwa 10 % ist Zufallsniveau: Sind die Gewichte trainiert und werden sie geladen, und bestehen "
+                "Conv2D und conv2d (Teile c und d) ihre Tests?")
+    return "Trainieren Sie länger (--epochs) oder prüfen Sie die Lernrate in ex41_mnist_experiment.py."
 
 
 def accuracy_points(accuracy: float) -> float:
@@ -104,10 +123,8 @@ def test_predict_accuracy_on_training_digits(student, digits, credit):
     got = check_labels(predict(x), len(x))
     accuracy = float((got == labels).mean())
     credit.set(accuracy_points(accuracy))
-    assert accuracy >= FULL_AT, (
-        f"predict classified {accuracy:.2%} of {len(x)} training digits correctly; full points from "
-        f"{FULL_AT:.0%}, none below {ZERO_BELOW:.0%} (the final grading uses unseen test digits). "
-        + ("About 10 % is chance level: are the weights trained and loaded, and do your Conv2D and "
-           "its gradients (parts a-d) pass their tests?" if accuracy < 0.2 else
-           "Train longer (--epochs) or check the learning rate in ex41_mnist_experiment.py.")
-    )
+    if accuracy < FULL_AT:
+        raise CheckFailed(
+            f"predict hat {percent(accuracy)} der {len(x)} Trainingsziffern richtig erkannt; volle Punkte ab "
+            f"{percent(FULL_AT, 0)}, keine unter {percent(ZERO_BELOW, 0)} (die Bewertung verwendet ungesehene "
+            f"Testziffern). " + low_accuracy_advice(student, accuracy), cause="accuracy")

@@ -2,8 +2,9 @@
 
 ``read_submissions(source, layout, workdir, expected_files)`` supports the
 layouts ``dir`` (one folder or ``grade pack`` zip per student id), ``moodle``
-("Download all submissions", 4.1+ folders, pre-4.1 folders, flat files) and
-``canvas`` ("Download Submissions"). Each student becomes a
+("Download all submissions", 4.1+ folders, pre-4.1 folders, flat files),
+``canvas`` ("Download Submissions") and ``ilias`` (exercise "Download all
+submissions"). Each student becomes a
 :class:`Submission`; a broken or dangerous upload is that student's
 ``error``, never an exception for the batch. Only an unreadable SUBMISSIONS
 source itself raises :class:`LayoutError`.
@@ -11,17 +12,25 @@ source itself raises :class:`LayoutError`.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import collect
-from .naming import Group, group_canvas, group_dir, group_moodle, mark_duplicates
+from .collect import collect, fingerprint
+from .naming import RESERVED, Group, group_canvas, group_dir, group_ilias, group_moodle, mark_duplicates
 from .safety import Limits, folder_entries, zip_entries
 
-__all__ = ["LAYOUTS", "LayoutError", "Limits", "Submission", "read_submissions"]
+__all__ = ["LAYOUTS", "RESERVED", "LayoutError", "Limits", "Submission", "read_submissions"]
 
-LAYOUTS = ("dir", "moodle", "canvas")
+log = logging.getLogger(__name__)
+#: Start of the reason for a submission whose reading failed in an unforeseen way (a bug or a
+#: file no check anticipated); grader/reports/_common.py has its German text for students.
+UNREADABLE = "the submission could not be read"
+
+LAYOUTS = ("dir", "moodle", "canvas", "ilias")
 
 
 class LayoutError(Exception):
@@ -35,7 +44,8 @@ class Submission:
     ``student``: id that is safe as a folder name (OUT/STUDENT); ``name``:
     display name or None; ``lms``: what the LMS download said (moodle:
     participant_id, fullname, folder_style "4.1"|"old"|"flat", prefix;
-    canvas: user_id, late, anonymous, attachment_ids); ``files_dir``: the
+    canvas: user_id, late, anonymous, attachment_ids; ilias: usr_id, login,
+    lastname, firstname, folder, team, late); ``files_dir``: the
     exercise files under their expected names; ``error``: None or a reason
     for the student; ``fingerprint``: sha256 over the submitted files.
     """
@@ -82,15 +92,28 @@ def read_submissions(source: Path, layout: str, workdir: Path, expected_files: s
     stack: list[zipfile.ZipFile] = []
     try:
         entries = _entries(source, limits, stack)
-        grouper = {"dir": group_dir, "moodle": group_moodle, "canvas": group_canvas}[layout]
+        grouper = {"dir": group_dir, "moodle": group_moodle, "canvas": group_canvas, "ilias": group_ilias}[layout]
         groups: list[Group] = grouper(entries)
         mark_duplicates(groups)
-        submissions = []
-        for g in sorted(groups, key=lambda g: g.student):
-            files_dir = workdir / g.student / "files"
-            error, fp, notes = collect(g, files_dir, set(expected_files), limits, fuzzy=(layout == "canvas"))
-            submissions.append(Submission(g.student, g.name, dict(g.lms), files_dir, error, fp, notes))
-        return submissions
+        return [_collect_one(g, workdir, set(expected_files), limits, layout)
+                for g in sorted(groups, key=lambda g: g.student)]
     finally:
         for zf in stack:
             zf.close()
+
+
+def _collect_one(g: Group, workdir: Path, expected: set[str], limits: Limits, layout: str) -> Submission:
+    """One student's Submission; whatever goes wrong while reading it is that student's error only."""
+    files_dir = workdir / g.student / "files"
+    try:
+        error, fp, notes = collect(g, files_dir, expected, limits, fuzzy=(layout == "canvas"))
+    except Exception as exc:  # noqa: BLE001 - no single upload may stop the class
+        log.warning("reading the submission of %s failed", g.student, exc_info=True)
+        shutil.rmtree(files_dir, ignore_errors=True)
+        files_dir.mkdir(parents=True, exist_ok=True)
+        error, notes = f"{UNREADABLE} ({type(exc).__name__}: {str(exc)[:200]})", []
+        try:
+            fp = fingerprint(g, None)
+        except Exception:  # noqa: BLE001
+            fp = hashlib.sha256(g.key.encode("utf-8", "surrogatepass")).hexdigest()
+    return Submission(g.student, g.name, dict(g.lms), files_dir, error, fp, notes)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..notebook import NotebookError, extract_files
+from ..notebook import NotebookError, extract_files, load_json
 from .naming import Group, is_junk
 from .safety import CorruptArchive, Entry, Limits, mb, zip_entries
 
@@ -173,13 +172,14 @@ def _check_manifests(files: list[tuple[str, bytes]], notes: list[str]) -> None:
         if PurePosixPath(path).name != "manifest.json":
             continue
         try:
-            listed = json.loads(data.decode("utf-8")).get("files", {})
-        except (ValueError, AttributeError, UnicodeDecodeError):
+            listed = load_json(data.decode("utf-8"), path).get("files", {})
+        except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
+            notes.append(f"{path} is not a readable file list (ignored)")
             continue
         folder = str(PurePosixPath(path).parent)
         for name, digest in (listed.items() if isinstance(listed, dict) else []):
             full = name if folder == "." else f"{folder}/{name}"
-            if full in by_path and hashlib.sha256(by_path[full]).hexdigest() != digest:
+            if isinstance(name, str) and full in by_path and hashlib.sha256(by_path[full]).hexdigest() != digest:
                 notes.append(f"{name} differs from the file list made by grade pack (edited after packing?)")
 
 

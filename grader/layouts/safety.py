@@ -144,7 +144,11 @@ def folder_entries(root: Path, limits: Limits, prefix: str = "") -> list[Entry]:
         for f in sorted(filenames):
             full = base / f
             rel = full.relative_to(root).as_posix()
-            st = full.lstat()
+            try:
+                st = full.lstat()
+            except OSError:                   # vanished or unreadable: that student's problem only
+                entries.append(Entry(prefix + rel, 0, lambda: b"", f"contains {rel}, which could not be read"))
+                continue
             problem = None
             if stat.S_ISLNK(st.st_mode):
                 problem = f"contains a symbolic link ({rel})"

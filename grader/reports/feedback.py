@@ -1,9 +1,11 @@
 """The student's report: ``feedback.html`` (self-contained, phone-friendly) and ``feedback.md``.
 
-Rendered from one result dict (docs/results.md). Headings are German, test
-names and messages stay as the tests wrote them. Failing tests come first
-with their messages and printed output, then points per exercise and part,
-then manual parts that are still pending.
+Rendered from one result dict (docs/results.md), in the course's language
+(grader/i18n; headings of the templates are German). The overview (points
+per exercise and part) comes first, then the findings grouped like a tutor's
+(grader/reports/findings.py: one finding per cause, "not implemented" once
+per part, an import failure once per exercise), then manual parts that are
+still pending.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 import jinja2
 
-from ._common import error_reason, fmt_points, is_error, write_text_atomic
+from grader.i18n import t
+
+from . import findings as F
+from ._common import clean_data, error_reason, fmt_points, is_error, points_text, write_text_atomic
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -28,9 +33,12 @@ def _env(html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pts"] = lambda v: fmt_points(v, decimal=",")
+    env.filters["pts"] = lambda v: fmt_points(v, decimal=t("fmt.decimal"))
+    env.globals["tr"] = t  # every sentence of the templates comes from the catalogue (grader/i18n)
     env.filters["fence"] = md_fence
     env.filters["code"] = md_code
+    env.filters["points"] = points_text
+    env.filters["up_to_points"] = lambda v: points_text(v, up_to=True)
     return env
 
 
@@ -80,70 +88,45 @@ def _split_long(message: str) -> dict[str, str]:
     return {"message_head": "\n".join(lines[:HEAD_LINES]), "message_tail": "\n".join(lines[HEAD_LINES:])}
 
 
-def _exercise_problem(ex: dict) -> str | None:
-    status = str(ex.get("status", "graded"))
-    if status == "graded":
-        return None
-    kind, _, why = status.partition(":")
-    why = why.strip()
-    if kind == "missing":
-        return f"Datei fehlt: {why}" if why else "Datei fehlt"
-    if kind == "error":
-        return f"Fehler: {why}" if why else "Fehler"
-    return status
+def _finding(finding: F.Finding) -> dict[str, Any]:
+    message = finding.message
+    return {"summary": finding.summary(), "message": message, **_split_long(message), "output": finding.output,
+            "hidden": all(x.get("hidden") for x in finding.tests), "parts": finding.parts,
+            "names": [x.get("name") or x.get("id", "") for x in finding.tests]}
 
 
 def build_view(result: dict) -> dict[str, Any]:
     """Turn a result dict into what the templates show (pure, for tests too)."""
-    failing: list[dict] = []
+    result = clean_data(result)  # no control characters, escape sequences or lone surrogates (_common.py)
     pending: list[dict] = []
     exercises: list[dict] = []
-    for ex in result.get("exercises", []) or []:
+    n_findings = 0
+    for ex, view in zip(result.get("exercises", []) or [], F.views(result)):
         parts = []
-        for part in ex.get("parts", []) or []:
-            tests = list(part.get("tests", []) or [])
-            failed = [t for t in tests if t.get("status") != "passed"]
-            passed = [t for t in tests if t.get("status") == "passed"]
-            view = {
-                "id": part.get("id", ""),
-                "title": part.get("title", ""),
-                "score": part.get("score", 0.0),
-                "max_score": part.get("max_score", 0.0),
-                "hidden_max_score": part.get("hidden_max_score"),
-                "manual": bool(part.get("manual")),
-                "pending": bool(part.get("pending")),
-                "comment": part.get("comment", "") or "",
-                "n_tests": len(tests),
-                "n_passed": len(passed),
-                "failed": failed,
-                "passed": passed,
+        for raw, part in zip(ex.get("parts", []) or [], view.parts):
+            tests = list(raw.get("tests", []) or [])
+            entry = {
+                "id": part.id, "title": part.title, "score": part.score, "max_score": part.max_score,
+                "hidden_max_score": raw.get("hidden_max_score"), "manual": part.manual, "pending": part.pending,
+                "comment": raw.get("comment", "") or "", "n_tests": part.n_tests, "n_passed": part.n_passed,
+                "passed": [x for x in tests if x.get("status") == "passed"],
+                "not_implemented": (t("report.not_implemented",
+                                        tests=t("report.tests", n=len(part.not_implemented.tests)))
+                                    if part.not_implemented else ""),
+                "findings": [_finding(f) for f in part.findings],
+                "root_cause": part.root_cause_hint() if part.findings else "",
             }
-            parts.append(view)
-            for test in failed:
-                failing.append({
-                    "exercise": ex.get("id", ""),
-                    "exercise_title": ex.get("title", ""),
-                    "part": view["id"],
-                    "part_title": view["title"],
-                    "name": test.get("name") or test.get("id", ""),
-                    "hidden": bool(test.get("hidden")),
-                    "score": test.get("score", 0.0),
-                    "max_score": test.get("max_score", 0.0),
-                    "message": (test.get("message") or "").rstrip(),
-                    **_split_long((test.get("message") or "").rstrip()),
-                    "output": (test.get("output") or "").rstrip(),
-                })
-            if view["manual"] and view["pending"]:
-                pending.append({"exercise": ex.get("id", ""), "exercise_title": ex.get("title", ""),
-                                "part": view["id"], "title": view["title"],
-                                "max_score": view["max_score"]})
+            n_findings += len(part.findings) + bool(part.not_implemented)
+            parts.append(entry)
+            if part.manual and part.pending:
+                pending.append({"exercise": view.id, "exercise_title": view.title, "part": part.id,
+                                "title": part.title, "max_score": part.max_score})
+        shared = [_finding(f) for f in view.shared]
+        n_findings += len(shared)
         exercises.append({
-            "id": ex.get("id", ""),
-            "title": ex.get("title", ""),
-            "problem": _exercise_problem(ex),
-            "score": ex.get("score", 0.0),
-            "max_score": ex.get("max_score", 0.0),
-            "parts": parts,
+            "id": view.id, "title": view.title, "problem": view.problem, "score": view.score,
+            "max_score": view.max_score, "parts": parts, "shared": shared,
+            "has_findings": bool(shared) or any(p["findings"] or p["not_implemented"] for p in parts),
         })
     score = float(result.get("score", 0.0) or 0.0)
     max_score = float(result.get("max_score", 0.0) or 0.0)
@@ -157,7 +140,7 @@ def build_view(result: dict) -> dict[str, Any]:
         "max_score": max_score,
         "percent": percent,
         "pending_points": sum(float(p["max_score"] or 0) for p in pending),
-        "failing": failing,
+        "n_findings": n_findings,
         "problems": [{"exercise": e["id"], "title": e["title"], "problem": e["problem"]}
                      for e in exercises if e["problem"]],
         "pending": pending,

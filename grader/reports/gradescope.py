@@ -14,44 +14,72 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ._common import error_reason, fmt_points, is_error, write_text_atomic
+from grader.i18n import t
+
+from . import findings
+from ._common import clean_data, error_reason, fmt_points, is_error, write_text_atomic
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def _test_output(test: dict) -> str:
+def _test_output(test: dict, note: tuple[str, str] | None = None) -> str:
+    """A test's message and output; ``note`` (findings.test_notes) avoids repeating a finding per test."""
     message = (test.get("message") or "").rstrip()
-    output = (test.get("output") or "").rstrip()
+    if note is not None:
+        message = note[1] if note[0] == "replace" else f"{message}\n{note[1]}"
+    # What a submission printed in a hidden test is never shown (the plugin keeps it for staff
+    # only; this guards records written by older versions too).
+    output = "" if test.get("hidden") else (test.get("output") or "").rstrip()
     if output:
-        block = "Ausgabe deines Programms:\n" + output
+        block = t("gs.output") + "\n" + output
         return f"{message}\n\n{block}\n" if message else block + "\n"
     return message + "\n" if message else ""
+
+
+def _pts(value: object) -> str:
+    return fmt_points(value, t("fmt.decimal"))  # type: ignore[arg-type]
 
 
 def _summary(result: dict) -> str:
     lines = []
     if is_error(result):
-        lines.append("Die Abgabe konnte nicht bewertet werden: " + error_reason(result["status"]))
-    lines.append(f"Punkte: {fmt_points(result.get('score', 0), ',')} / {fmt_points(result.get('max_score', 0), ',')}")
+        lines.append(t("gs.not_graded", why=error_reason(result["status"])))
+    lines.append(t("gs.points", score=_pts(result.get("score", 0)), max_score=_pts(result.get("max_score", 0))))
     for ex in result.get("exercises", []) or []:
-        line = f"Aufgabe {ex.get('id')}: {fmt_points(ex.get('score', 0), ',')} / {fmt_points(ex.get('max_score', 0), ',')}"
-        if ex.get("status", "graded") != "graded":
-            line += f" ({ex['status']})"
+        line = t("gs.exercise", exercise=ex.get("id"), score=_pts(ex.get("score", 0)),
+                 max_score=_pts(ex.get("max_score", 0)))
+        problem = findings.exercise_problem(ex.get("status", "graded"))
+        if problem:
+            line += f" ({problem})"
         lines.append(line)
         for part in ex.get("parts", []) or []:
             if part.get("manual") and part.get("pending"):
-                lines.append(f"  Teil {part.get('id')} wird noch manuell bewertet.")
+                lines.append(t("gs.manual_pending", part=part.get("id")))
     if result.get("suite") == "public":
-        lines.append("Nur öffentliche Tests.")
+        lines.append(t("gs.public_only"))
+    lines += _public_findings(result)
     return "\n".join(lines) + "\n"
+
+
+def _public_findings(result: dict) -> list[str]:
+    """The grouped findings of the public tests (hidden ones are shown per test, with their visibility)."""
+    from .terminal import findings_text
+
+    public = {**result, "exercises": [
+        {**ex, "parts": [{**p, "tests": [x for x in p.get("tests", []) or [] if not x.get("hidden")]}
+                         for p in ex.get("parts", []) or []]} for ex in result.get("exercises", []) or []]}
+    lines = [line for view in findings.views(public) for line in findings_text(view)]
+    return ["", t("report.findings") + ":", *lines] if lines else []
 
 
 def to_results_json(result: dict, hidden_visibility: str = "after_published") -> dict:
     """Convert one result dict into a Gradescope results.json dict."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"hidden_visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
+    result = clean_data(result)  # no control characters, escape sequences or lone surrogates (_common.py)
     tests: list[dict] = []
     duration = 0.0
+    notes = findings.test_notes(result)
     for ex in result.get("exercises", []) or []:
         ex_id = str(ex.get("id", ""))
         ex_status = str(ex.get("status", "graded"))
@@ -70,10 +98,10 @@ def to_results_json(result: dict, hidden_visibility: str = "after_published") ->
         for part in ex.get("parts", []) or []:
             part_id = str(part.get("id", ""))
             if part.get("manual"):
-                entry = {"name": f"{ex_id} {part_id}: {part.get('title', '')} (manuell)",
+                entry = {"name": f"{ex_id} {part_id}: {part.get('title', '')} {t('gs.manual')}",
                          "visibility": "visible"}
                 if part.get("pending"):
-                    entry["output"] = "Wird von der Übungsleitung bewertet.\n"
+                    entry["output"] = t("gs.graded_by_staff") + "\n"
                 else:
                     entry.update(score=float(part.get("score", 0) or 0), max_score=float(part.get("max_score", 0) or 0))
                     if part.get("comment"):
@@ -81,7 +109,8 @@ def to_results_json(result: dict, hidden_visibility: str = "after_published") ->
                 tests.append(entry)
                 continue
             for test in part.get("tests", []) or []:
-                duration += float(test.get("duration", 0) or 0)
+                if not test.get("hidden"):  # a hidden test's run time is a channel its code controls
+                    duration += float(test.get("duration", 0) or 0)
                 entry = {
                     "name": f"{ex_id} {part_id}: {test.get('name') or test.get('id', '')}",
                     "score": float(test.get("score", 0) or 0),
@@ -90,7 +119,7 @@ def to_results_json(result: dict, hidden_visibility: str = "after_published") ->
                     "visibility": hidden_visibility if test.get("hidden") else "visible",
                     "tags": [ex_id, f"{ex_id}.{part_id}"],
                 }
-                output = _test_output(test)
+                output = _test_output(test, notes.get(str(test.get("id"))))
                 if output:
                     entry["output"] = output
                 tests.append(entry)

@@ -3,13 +3,14 @@
 Columns: ``student``, one column per exercise (points, empty when that
 exercise was not graded for the student), ``total``, ``max_total``,
 ``status`` (``graded`` or ``error: ...``). Numbers use a decimal point.
+Text cells (ids, status) are made formula-safe and cleaned by ``csv_text``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import csv_text, fmt_points, spreadsheet_safe, write_text_atomic
+from ._common import csv_text, fmt_points, write_text_atomic
 
 
 def rows(results: list[dict], exercises: list[str]) -> list[list[str]]:
@@ -19,11 +20,11 @@ def rows(results: list[dict], exercises: list[str]) -> list[list[str]]:
         by_id = {ex.get("id"): ex for ex in result.get("exercises", []) or []}
         cells = [fmt_points(by_id[e].get("score", 0)) if e in by_id else "" for e in exercises]
         out.append([
-            spreadsheet_safe(str(result.get("student") or "")),
+            str(result.get("student") or ""),
             *cells,
             fmt_points(result.get("score", 0) or 0),
             fmt_points(result.get("max_score", 0) or 0),
-            spreadsheet_safe(" ".join(str(result.get("status", "")).split())),
+            " ".join(str(result.get("status", "")).split()),
         ])
     return out
 

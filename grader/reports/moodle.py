@@ -1,7 +1,7 @@
 """Moodle assignment files: offline grading worksheet (CSV) and feedback-files zip.
 
 Worksheet: the columns Moodle itself downloads for a file-submission
-assignment with feedback comments (LMS.md §2.3), in English or German, since
+assignment with feedback comments (docs/lms.md §2.3), in English or German, since
 Moodle's importer finds columns by their header text *in the uploading user's
 language*. Only Identifier, Grade, Last modified (grade) and Feedback
 comments are read on import; the other columns are there so the file looks
@@ -10,11 +10,11 @@ exactly like Moodle's own and staff can read it.
 "Last modified (grade)" holds an ISO 8601 timestamp with UTC offset: Moodle
 compares it (via PHP ``strtotime``) with the time of an existing grade and
 skips rows it considers stale. Moodle's own localised dates ("Montag, 2.
-September 2024, 10:15") do not parse, ISO does (LMS.md §2.6).
+September 2024, 10:15") do not parse, ISO does (docs/lms.md §2.6).
 
 German strings: ``recordid`` "ID", ``hiddenuser`` "Teilnehmer/in" (no space),
 ``maxgrade`` "Bestwertung", ``gradecanbechanged``, ``lastmodifiedsubmission``,
-``lastmodifiedgrade`` come from Moodle's 4.5 German pack (LMS.md §2.6). The
+``lastmodifiedgrade`` come from Moodle's 4.5 German pack (docs/lms.md §2.6). The
 core strings ``fullname`` ("Vollständiger Name"), ``email`` ("E-Mail-Adresse"),
 ``gradenoun`` ("Bewertung"), the comments plugin name ("Feedback als
 Kommentar") and the status texts are NOT verified against a German pack:
@@ -62,7 +62,7 @@ def _lms(sub: Any) -> dict:
 def _participant_id(sub: Any) -> str:
     pid = _lms(sub).get("participant_id") or getattr(sub, "student", "")
     pid = str(pid)
-    if not pid.isdigit():
+    if not (pid.isascii() and pid.isdigit()):
         raise ValueError(f"submission {getattr(sub, 'student', '?')!r} has no Moodle participant id; "
                          "the worksheet needs submissions read with layout 'moodle'")
     return pid
@@ -182,8 +182,8 @@ def write_feedback_zip(results: list[dict], submissions: list[Any], outdir_with_
             if not source.is_file():
                 continue
             name = feedback_entry_name(sub)
-            if name in names:
-                raise ValueError(f"two students map to the same feedback file {name!r}")
+            if name in names:     # cannot happen for a real download (one prefix per group); never fatal
+                continue
             zf.writestr(name, source.read_bytes())
             names.append(name)
     write_bytes_atomic(Path(zip_path), buf.getvalue())

@@ -1,17 +1,26 @@
-"""Trusted side of exercise ex41 parts a-d: oracle, known mistakes, checks, drivers.
+"""Trusted side of exercise ex41 parts a-e: oracle, known mistakes, checks, drivers.
 
 Everything the grader believes about a convolution comes from torch (float64)
 or from central differences computed here, never from the student's process.
 The public and the hidden tests share these helpers, so both recognise the
-same mistakes with the same messages:
+same mistakes with the same (German) messages.
 
-- part a: flipped kernel (true convolution), transposed output (H'/W' or
-  B/O swapped), wrong output size ('same'/'full' padding);
-- part b: batch not summed in grad_kernel (one sample only, or the mean),
-  grad_image computed with the unflipped kernel, the two results swapped;
-- part c: conv2d not differentiable, or not returning a Tensor;
-- part d: parameters not registered or misnamed, initialisation bound,
-  output not conv2d(x, weight) + bias.
+A mistake costs exactly its own part:
+
+- a grades h_conv2d, b grades h_conv2d_grad, each against torch;
+- c grades only the wiring into the framework. Its first run replaces the
+  student's h_conv2d and h_conv2d_grad (inside the sandbox) by trusted
+  stand-ins, so conv2d's value and the gradients reaching image and kernel
+  show what Conv2dFunction/conv2d do with them, whatever parts a and b
+  return. A second run without stand-ins accepts a conv2d that does not call
+  h_conv2d/h_conv2d_grad by name but agrees with the student's own functions
+  (driven with an upstream gradient of the student's own output shape);
+- d grades the module the same way (stand-in conv2d first, the student's
+  own conv2d second): registration, shapes, initialisation, bias;
+- e (end to end) names a wrong part a or b as the likely root cause.
+
+Every check of several cases collects them in one `Cases`: a known mistake is
+named only when it explains every case, and a finding is reported once.
 
 The `drive_*` functions are sent as source code into the sandbox; they only
 build Tensors, call the student's code and hand back what it computed.
@@ -25,7 +34,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from grader.checks import Mistake, assert_close, expect_array
+from grader.checks import Cases, CheckFailed, Mistake, _Case, expect_array, fmt_num, reveal
+from grader.errors import StudentException
 
 FLOAT64 = ("float64",)
 
@@ -80,16 +90,17 @@ def make_inputs(rng: np.random.Generator, case: ConvCase,
 
 
 def random_case(rng: np.random.Generator, *, max_kernel: int = 5, max_extra: int = 5,
-                square_output: bool = False) -> ConvCase:
+                square_output: bool = False, same_channels: bool = False) -> ConvCase:
     """A random case that exposes every known mistake: B >= 2, B != O,
     kh != kw (both odd, at least one > 1), H != W.
 
-    ``square_output`` (part c): H - kh == W - kw, so a transposed part a still
-    wires up and part c grades only conv2d itself.
+    ``square_output``: H - kh == W - kw (a transposed output keeps its shape).
+    ``same_channels``: C == O, so that a rotated kernel whose channel axes
+    were not swapped gives values (with C != O it raises or changes shapes).
     """
     B = int(rng.integers(2, 5))
     O = int(rng.choice([o for o in range(1, 6) if o != B]))
-    C = int(rng.integers(1, 5))
+    C = O if same_channels else int(rng.integers(1, 5))
     sizes = [k for k in range(1, max_kernel + 1, 2)]
     kh, kw = (int(k) for k in rng.choice(sizes, size=2, replace=False))
     H = kh + int(rng.integers(1, max_extra + 1))
@@ -107,10 +118,10 @@ def _t(array: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
     return torch.tensor(np.array(array, dtype=np.float64), requires_grad=requires_grad)
 
 
-def torch_conv2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The expected forward result (cross-correlation), in float64."""
+def torch_conv2d(image: np.ndarray, kernel: np.ndarray, padding: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The expected forward result (cross-correlation), in float64; padding only for known mistakes."""
     with torch.no_grad():
-        return torch.nn.functional.conv2d(_t(image), _t(kernel)).numpy()
+        return torch.nn.functional.conv2d(_t(image), _t(kernel), padding=padding).numpy()
 
 
 def torch_conv2d_grad(image: np.ndarray, kernel: np.ndarray,
@@ -165,232 +176,510 @@ def numeric_conv2d_grad(image: np.ndarray, kernel: np.ndarray, grad_output: np.n
     return grad_image.reshape(image.shape), grad_kernel.reshape(kernel.shape)
 
 
+
+
+# ------------------------------------------------------------------ helpers
+def shp(shape: Sequence[int]) -> str:
+    """A shape as plain text: (2, 3, 7, 9)."""
+    return fmt_num(tuple(int(s) for s in shape))
+
+
+class ConvCases(Cases):
+    """`Cases` in which a case may also be an exception that a known mistake explains.
+
+    Some mistakes show as values on some inputs and as an exception on others
+    (a rotated kernel whose channel axes were not swapped gives values when
+    C == O and a shape error when C != O). Such a mistake is named only if it
+    predicts the values where there are values and every exception.
+    """
+
+    def raised(self, message: str, *, label: str = "", explained_by: Sequence[Mistake] = ()) -> None:
+        for mistake in explained_by:
+            self.mistakes.setdefault(mistake.key, mistake)
+        met = {key: False for key in self.mistakes}
+        met.update({mistake.key: True for mistake in explained_by})
+        self.cases.append(_Case(False, message, label, met))
+
+    def passed(self, label: str = "") -> None:
+        """A case judged right by a check that is not a plain comparison."""
+        self.cases.append(_Case(True, "", label, {}))
+
+
+def shape_mistake(name: str, hint: str, shape: Sequence[int], actual: Any, id: str) -> Mistake | None:
+    """A mistake known only by the shape it produces: it predicts whatever values come in that shape."""
+    shape = tuple(int(s) for s in shape)
+    if min(shape) < 0:
+        return None
+    if isinstance(actual, np.ndarray) and tuple(actual.shape) == shape and actual.dtype.kind in "fc":
+        value = np.array(actual)
+    else:
+        value = np.full(shape, np.nan)
+    return Mistake(name, value, hint, id=id)
+
+
+def verdicts(*groups: Cases) -> None:
+    """Judge several groups; raise one CheckFailed with every distinct finding."""
+    errors: list[CheckFailed] = []
+    for group in groups:
+        try:
+            group.verdict()
+        except CheckFailed as exc:
+            if not exc.mistake_id or exc.mistake_id not in {e.mistake_id for e in errors}:
+                errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise CheckFailed("\n\n".join(str(e) for e in errors), mistake=errors[0].mistake,
+                          cause=errors[0].cause, failed=errors[0].failed, total=errors[0].total)
+
+
+def student_error(exc: StudentException) -> str:
+    """The engine's message for an exception of the student's code (in hidden tests only its type)."""
+    return exc.student_message() if reveal() else f"Ihr Code löste {exc.type} aus."
+
+
+def error_text(error: dict) -> str:
+    """'ValueError: message' of an exception a driver caught (in hidden tests only the type)."""
+    return f"{error['type']}: {error['message']}" if reveal() else error["type"]
+
+
 # ------------------------------------------------------------ known mistakes
-FLIPPED_HINT = ("h_conv2d computes cross-correlation, like torch.nn.functional.conv2d: "
-                "out[b, o, i, j] = sum image[b, c, i + u, j + v] * kernel[o, c, u, v]. Do not flip the kernel.")
-TRANSPOSED_HINT = ("The result is (B, O, H - kh + 1, W - kw + 1): rows (height) first, then columns. "
-                   "Check the order of the output axes and of the loop indices.")
-BATCH_OUT_HINT = "The result is (B, O, H', W'): batch first, then output channels."
-PADDING_HINT = ("h_conv2d uses no padding ('valid'): the output is (B, O, H - kh + 1, W - kw + 1), "
-                "with one position for every place the whole kernel fits into the image.")
-FROM_A_HINT = " conv2d's forward should be h_conv2d from part a: call it in Conv2dFunction.forward."
-FROM_B_HINT = " conv2d's backward should be h_conv2d_grad from part b: call it in Conv2dFunction.backward."
-BATCH_SUM_HINT = ("grad_kernel must add the contributions of all samples of the batch "
-                  "(L sums over the batch): sum over b, not the mean and not a single sample.")
-UNFLIPPED_HINT = ("grad_image[b, c, y, x] = sum grad_output[b, o, y - u, x - v] * kernel[o, c, u, v]: a full "
-                  "cross-correlation of the zero-padded grad_output with the kernel rotated by 180 degrees.")
-SWAPPED_HINT = "Return (grad_image, grad_kernel) in this order."
+FLIPPED_HINT = ("h_conv2d berechnet die Kreuzkorrelation wie torch.nn.functional.conv2d: out[b, o, i, j] = "
+                "Summe über c, u, v von image[b, c, i + u, j + v] * kernel[o, c, u, v]. Der Kernel wird "
+                "nicht gespiegelt.")
+TRANSPOSED_HINT = ("Das Ergebnis hat die Form (B, O, H - kh + 1, W - kw + 1): erst die Zeilen (Höhe), dann die "
+                   "Spalten. Prüfen Sie die Reihenfolge der Achsen und der Schleifenindizes.")
+BATCH_OUT_HINT = "Das Ergebnis hat die Form (B, O, H', W'): zuerst der Batch, dann die Ausgangskanäle."
+PADDING_HINT = ("h_conv2d verwendet kein Padding („valid“): Das Ergebnis hat die Form (B, O, H - kh + 1, "
+                "W - kw + 1), eine Position für jede Stelle, an der der ganze Kernel ins Bild passt.")
+OFF_BY_ONE_HINT = ("Der Kernel passt an H - kh + 1 Zeilenpositionen ins Bild (i = 0, ..., H - kh), also "
+                   "range(H - kh + 1) und nicht range(H - kh); ebenso W - kw + 1 Spaltenpositionen.")
+FLOAT32_HINT = ("float32 verliert etwa die Hälfte der Stellen. Legen Sie Ergebnis-Arrays im dtype der Eingabe "
+                "an, z. B. np.zeros(shape) oder np.zeros(shape, dtype=image.dtype).")
+FROM_A_HINT = " Conv2dFunction.forward soll das Ergebnis von h_conv2d(image, kernel) aus Teil a zurückgeben."
+FROM_B_HINT = (" Conv2dFunction.backward soll das Paar (grad_image, grad_kernel) von h_conv2d_grad aus Teil b "
+               "zurückgeben, einen Gradienten pro Eingabe von forward.")
+BATCH_SUM_HINT = ("grad_kernel muss die Beiträge aller Beispiele des Batches addieren (L summiert über den "
+                  "Batch): Summe über b, nicht der Mittelwert und nicht ein einzelnes Beispiel.")
+GRAD_KERNEL_HINT = ("grad_kernel hat die Form des Kernels (O, C, kh, kw): grad_kernel[o, c, u, v] = Summe über "
+                    "b, i, j von image[b, c, i + u, j + v] * grad_output[b, o, i, j].")
+UNFLIPPED_HINT = ("grad_image[b, c, y, x] = Summe über o, u, v von grad_output[b, o, y - u, x - v] * "
+                  "kernel[o, c, u, v]: eine „volle“ Kreuzkorrelation des mit Nullen aufgefüllten grad_output "
+                  "mit dem um 180 Grad gedrehten Kernel.")
+CHANNELS_HINT = ("Für grad_image ist grad_output (O Kanäle) die Eingabe und das Ergebnis hat C Kanäle: Der um "
+                 "180 Grad gedrehte Kernel braucht deshalb auch vertauschte Kanalachsen, "
+                 "kernel[:, :, ::-1, ::-1].transpose(1, 0, 2, 3) mit der Form (C, O, kh, kw).")
+SWAPPED_HINT = "Geben Sie (grad_image, grad_kernel) in dieser Reihenfolge zurück."
+
+CHANNELS_NOT_SWAPPED = Mistake("im gedrehten Kernel für grad_image sind die Kanalachsen nicht vertauscht",
+                               None, CHANNELS_HINT, id="rotated_kernel_channels_not_swapped")
 
 
-def forward_mistakes(image: np.ndarray, kernel: np.ndarray, hint_suffix: str = "") -> list[Mistake]:
-    """Known wrong forward results that have the right shape."""
+def forward_mistakes(image: np.ndarray, kernel: np.ndarray, got: Any, hint_suffix: str = "") -> list[Mistake]:
+    """Known wrong forward results (also those of the wrong shape, with their values)."""
+    B, _, H, W = image.shape
+    O, _, kh, kw = kernel.shape
     want = torch_conv2d(image, kernel)
-    mistakes = [Mistake("flipped kernel (true convolution instead of cross-correlation)",
-                        torch_conv2d(image, kernel[:, :, ::-1, ::-1]), FLIPPED_HINT + hint_suffix)]
-    if want.shape[2] == want.shape[3]:
-        mistakes.append(Mistake("transposed output (the axes H' and W' are swapped)",
-                                want.transpose(0, 1, 3, 2), TRANSPOSED_HINT + hint_suffix))
-    if want.shape[0] == want.shape[1]:
-        mistakes.append(Mistake("transposed output (the batch and output-channel axes are swapped)",
-                                want.transpose(1, 0, 2, 3), BATCH_OUT_HINT + hint_suffix))
+    mistakes = [
+        Mistake("gespiegelter Kernel (echte Faltung statt Kreuzkorrelation)",
+                torch_conv2d(image, kernel[:, :, ::-1, ::-1]), FLIPPED_HINT + hint_suffix, id="flipped_kernel"),
+        Mistake("Ausgabe um eine Zeile und eine Spalte zu klein (H - kh statt H - kh + 1)",
+                want[:, :, :-1, :-1], OFF_BY_ONE_HINT + hint_suffix, id="output_off_by_one"),
+        Mistake("vertauschte Achsen H' und W' im Ergebnis", want.transpose(0, 1, 3, 2),
+                TRANSPOSED_HINT + hint_suffix, id="transposed_output_hw"),
+        Mistake("vertauschte Achsen B und O im Ergebnis", want.transpose(1, 0, 2, 3),
+                BATCH_OUT_HINT + hint_suffix, id="transposed_output_bo"),
+        Mistake("„same“-Padding (Ergebnis so groß wie das Bild)", torch_conv2d(image, kernel, (kh // 2, kw // 2)),
+                PADDING_HINT + hint_suffix, id="same_padding"),
+        Mistake("„full“-Padding (Ergebnis größer als das Bild)", torch_conv2d(image, kernel, (kh - 1, kw - 1)),
+                PADDING_HINT + hint_suffix, id="full_padding"),
+    ]
+    if kh != kw:
+        swapped = shape_mistake("kh und kw vertauscht (die Kernelhöhe entlang der Breite verwendet)",
+                                TRANSPOSED_HINT + hint_suffix, (B, O, H - kw + 1, W - kh + 1), got, "kh_kw_swapped")
+        if swapped is not None:
+            mistakes.append(swapped)
     return mistakes
-
-
-def forward_shape_mistakes(image_shape: Sequence[int], kernel_shape: Sequence[int]) -> dict[tuple, str]:
-    """Wrong result shapes that a known mistake produces, with the message for each."""
-    B, _, H, W = image_shape
-    O, _, kh, kw = kernel_shape
-    Ho, Wo = H - kh + 1, W - kw + 1
-    known = {
-        (B, O, H + kh - 1, W + kw - 1): "'full' padding (the output is larger than the image). " + PADDING_HINT,
-        (B, O, H, W): "'same' padding (the output is as large as the image). " + PADDING_HINT,
-        (O, B, Ho, Wo): "transposed output (the batch and output-channel axes are swapped). " + BATCH_OUT_HINT,
-        (B, O, Wo, Ho): "transposed output (the axes H' and W' are swapped). " + TRANSPOSED_HINT,
-        (B, O, H - kw + 1, W - kh + 1): "kh and kw swapped (the kernel's height used along the width). "
-                                        + TRANSPOSED_HINT,
-    }
-    known.pop((B, O, Ho, Wo), None)        # a coincidence with the right shape is no mistake
-    return known
 
 
 def grad_image_mistakes(image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray,
-                        hint_suffix: str = "") -> list[Mistake]:
-    """Known wrong grad_image results with the right shape."""
+                        got: Any) -> list[Mistake]:
+    """Known wrong grad_image results (any shape)."""
     unflipped, _ = torch_conv2d_grad(image, kernel[:, :, ::-1, ::-1], grad_output)
-    mistakes = [Mistake("grad_image computed with the unflipped kernel", unflipped, UNFLIPPED_HINT + hint_suffix)]
-    if image.shape == kernel.shape:
-        _, grad_kernel = torch_conv2d_grad(image, kernel, grad_output)
-        mistakes.append(Mistake("swapped return order (grad_kernel returned first)", grad_kernel,
-                                SWAPPED_HINT + hint_suffix))
+    _, want_kernel = torch_conv2d_grad(image, kernel, grad_output)
+    mistakes = [Mistake("grad_image mit dem nicht gedrehten Kernel berechnet", unflipped, UNFLIPPED_HINT,
+                        id="grad_image_unflipped"),
+                Mistake("vertauschte Rückgabereihenfolge (grad_kernel zuerst)", want_kernel, SWAPPED_HINT,
+                        id="swapped_grad_order")]
+    O, C = kernel.shape[:2]
+    if C == O:
+        wrong, _ = torch_conv2d_grad(image, kernel.transpose(1, 0, 2, 3), grad_output)
+        mistakes.append(Mistake(CHANNELS_NOT_SWAPPED.name, wrong, CHANNELS_HINT, id=CHANNELS_NOT_SWAPPED.key))
+    else:
+        B, _, H, W = image.shape
+        by_shape = shape_mistake(CHANNELS_NOT_SWAPPED.name, CHANNELS_HINT, (B, O, H, W), got, CHANNELS_NOT_SWAPPED.key)
+        if by_shape is not None:
+            mistakes.append(by_shape)
     return mistakes
 
 
-def grad_kernel_mistakes(image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray,
-                         hint_suffix: str = "") -> list[Mistake]:
-    """Known wrong grad_kernel results with the right shape."""
+def grad_kernel_mistakes(image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray) -> list[Mistake]:
+    """Known wrong grad_kernel results (any shape)."""
     grad_image, grad_kernel = torch_conv2d_grad(image, kernel, grad_output)
     B = image.shape[0]
     _, first = torch_conv2d_grad(image[:1], kernel, grad_output[:1])
     _, last = torch_conv2d_grad(image[-1:], kernel, grad_output[-1:])
-    mistakes = [
-        Mistake("batch not summed in grad_kernel (only the first sample is used)", first, BATCH_SUM_HINT + hint_suffix),
-        Mistake("batch not summed in grad_kernel (only the last sample is used)", last, BATCH_SUM_HINT + hint_suffix),
-        Mistake("batch not summed in grad_kernel (mean over the batch instead of the sum)", grad_kernel / B,
-                BATCH_SUM_HINT + hint_suffix),
-        Mistake("grad_kernel flipped (computed for a true convolution)", grad_kernel[:, :, ::-1, ::-1],
-                "grad_kernel[o, c, u, v] = sum image[b, c, i + u, j + v] * grad_output[b, o, i, j]." + hint_suffix),
+    return [
+        Mistake("Batch in grad_kernel nicht aufsummiert (nur das erste Beispiel)", first, BATCH_SUM_HINT,
+                id="grad_kernel_first_sample"),
+        Mistake("Batch in grad_kernel nicht aufsummiert (nur das letzte Beispiel)", last, BATCH_SUM_HINT,
+                id="grad_kernel_last_sample"),
+        Mistake("Batch in grad_kernel gemittelt statt summiert", grad_kernel / B, BATCH_SUM_HINT,
+                id="grad_kernel_mean"),
+        Mistake("grad_kernel gespiegelt (für eine echte Faltung berechnet)", grad_kernel[:, :, ::-1, ::-1],
+                GRAD_KERNEL_HINT, id="grad_kernel_flipped"),
+        Mistake("grad_kernel mit vertauschten Kanalachsen (Form (C, O, kh, kw) statt (O, C, kh, kw))",
+                grad_kernel.transpose(1, 0, 2, 3), GRAD_KERNEL_HINT, id="grad_kernel_channels_transposed"),
+        Mistake("vertauschte Rückgabereihenfolge (grad_image an zweiter Stelle)", grad_image, SWAPPED_HINT,
+                id="swapped_grad_order"),
     ]
-    if image.shape == kernel.shape:
-        mistakes.append(Mistake("swapped return order (grad_image returned second)", grad_image,
-                                SWAPPED_HINT + hint_suffix))
-    return mistakes
 
 
-# -------------------------------------------------------------------- checks
+# -------------------------------------------------------------------- part a
 def _shapes(image: np.ndarray, kernel: np.ndarray, **more: np.ndarray) -> dict[str, np.ndarray]:
     return {"image": image, "kernel": kernel, **more}
 
 
-def expect_conv_output(got: Any, image: np.ndarray, kernel: np.ndarray, *, what: str,
-                       dtypes: Sequence[str] = FLOAT64, hint_suffix: str = "") -> np.ndarray:
-    """Type, shape (naming known shape mistakes), dtype and finiteness of a forward result."""
-    want_shape = (image.shape[0], kernel.shape[0], image.shape[2] - kernel.shape[2] + 1,
-                  image.shape[3] - kernel.shape[3] + 1)
-    inputs = _shapes(image, kernel)
-    if isinstance(got, np.ndarray) and tuple(got.shape) != want_shape:
-        named = forward_shape_mistakes(image.shape, kernel.shape).get(tuple(got.shape))
-        if named is not None:
-            raise AssertionError(f"{what} for image {image.shape}, kernel {kernel.shape} returned shape "
-                                 f"{got.shape}, expected {want_shape}.\nThis looks like {named}{hint_suffix}")
-    if dtypes == FLOAT64 and isinstance(got, np.ndarray) and got.dtype == np.float32:
-        raise AssertionError(f"{what} for image {image.shape}, kernel {kernel.shape} returned dtype float32 "
-                             f"for float64 inputs, expected float64 (float32 loses about half of the digits). "
-                             f"Create result arrays with the input's dtype, e.g. np.zeros(shape) or "
-                             f"np.zeros(shape, dtype=image.dtype).{hint_suffix}")
-    return expect_array(got, shape=want_shape, what=what, dtypes=dtypes, inputs=inputs)
+def forward_cases(what: str = "h_conv2d(image, kernel)") -> ConvCases:
+    return ConvCases(what)
 
 
-def check_forward(got: Any, image: np.ndarray, kernel: np.ndarray, *, what: str = "h_conv2d(image, kernel)",
-                  hint_suffix: str = "") -> None:
-    """Part a (and c's forward value): the result equals torch's conv2d."""
+def forward_case(cases: ConvCases, got: Any, image: np.ndarray, kernel: np.ndarray, *, label: str = "",
+                 hint_suffix: str = "") -> None:
+    """One case of part a: type, dtype and finiteness at once, then values (and shape) in the group."""
     float32_inputs = image.dtype == np.float32
-    dtypes = ("float32", "float64") if float32_inputs else FLOAT64
-    got = expect_conv_output(got, image, kernel, what=what, dtypes=dtypes, hint_suffix=hint_suffix)
+    what = cases.what
+    inputs = _shapes(image, kernel)
+    if not float32_inputs and isinstance(got, np.ndarray) and got.dtype == np.float32:
+        cases.fail(f"{what} für image {shp(image.shape)}, kernel {shp(kernel.shape)} lieferte dtype float32 "
+                   f"für float64-Eingaben, erwartet war float64. {FLOAT32_HINT}", label)
+        return
+    try:
+        got = expect_array(got, what=what, dtypes=("float32", "float64") if float32_inputs else FLOAT64,
+                           inputs=inputs)
+    except CheckFailed as exc:
+        cases.fail(str(exc), label)
+        return
     tolerance = {"rtol": 1e-4, "atol": 1e-5} if float32_inputs else {}
-    assert_close(got, torch_conv2d(image, kernel), what=what, inputs=_shapes(image, kernel),
-                 mistakes=forward_mistakes(image, kernel, hint_suffix), **tolerance)
+    cases.close(got, torch_conv2d(image, kernel), inputs=inputs, label=label,
+                mistakes=forward_mistakes(image, kernel, got, hint_suffix), **tolerance)
 
 
-def check_gradients(got_image: Any, got_kernel: Any, image: np.ndarray, kernel: np.ndarray,
-                    grad_output: np.ndarray, *, what: str, reference: str = "torch",
-                    hint_suffix: str = "") -> None:
-    """Part b (and c's gradients): grad_image and grad_kernel equal the reference.
+# -------------------------------------------------------------------- part b
+class GradCases:
+    """The two results of h_conv2d_grad, each judged over all cases of a test."""
 
-    reference: "torch" (autograd) or "numeric" (central differences).
-    """
-    inputs = _shapes(image, kernel, grad_output=grad_output)
-    if (isinstance(got_image, np.ndarray) and isinstance(got_kernel, np.ndarray)
-            and image.shape != kernel.shape
-            and got_image.shape == kernel.shape and got_kernel.shape == image.shape):
-        raise AssertionError(f"{what} for image {image.shape}, kernel {kernel.shape} returned shapes "
-                             f"({got_image.shape}, {got_kernel.shape}), expected ({image.shape}, {kernel.shape}).\n"
-                             f"This looks like swapped return order (grad_kernel returned first). "
-                             f"{SWAPPED_HINT}{hint_suffix}")
-    if reference == "numeric":
-        want_image, want_kernel = numeric_conv2d_grad(image, kernel, grad_output)
-        source = " (compared with a numeric gradient by central differences)"
-    else:
-        want_image, want_kernel = torch_conv2d_grad(image, kernel, grad_output)
-        source = ""
-    what_image, what_kernel = f"grad_image from {what}", f"grad_kernel from {what}"
-    got_image = expect_array(got_image, shape=image.shape, what=what_image, inputs=inputs)
-    got_kernel = expect_array(got_kernel, shape=kernel.shape, what=what_kernel, inputs=inputs)
-    assert_close(got_image, want_image, what=what_image + source, inputs=inputs,
-                 mistakes=grad_image_mistakes(image, kernel, grad_output, hint_suffix))
-    assert_close(got_kernel, want_kernel, what=what_kernel + source, inputs=inputs,
-                 mistakes=grad_kernel_mistakes(image, kernel, grad_output, hint_suffix))
+    def __init__(self, what: str = "h_conv2d_grad(image, kernel, grad_output)", source: str = "") -> None:
+        self.what = what
+        self.image = ConvCases(f"grad_image von {what}{source}")
+        self.kernel = ConvCases(f"grad_kernel von {what}{source}")
+
+    def __enter__(self) -> "GradCases":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            verdicts(self.image, self.kernel)
 
 
-def check_h_conv2d_grad_result(got: Any, image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray,
-                               reference: str = "torch") -> None:
-    """Part b: h_conv2d_grad returns a pair (grad_image, grad_kernel) of correct arrays."""
-    what = "h_conv2d_grad(image, kernel, grad_output)"
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        size = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-        raise AssertionError(f"{what} for image {image.shape}, kernel {kernel.shape} returned "
-                             f"{type(got).__name__}{size}, expected a tuple (grad_image, grad_kernel).")
-    check_gradients(got[0], got[1], image, kernel, grad_output, what=what, reference=reference)
+def drive_h_conv2d_grad(image, kernel, grad_output):
+    """In the sandbox: h_conv2d_grad twice, as it is ("own") and with the student's
+    h_conv2d replaced by a trusted stand-in ("standin"), so a gradient built on a
+    wrong part a is still judged on what part b adds. Raises only if both raise."""
+    import numpy as np
 
-
-# ------------------------------------------------------------------ part c
-def drive_conv2d(image, kernel, grad_output):
-    """In the sandbox: y = conv2d(image, kernel), then backward of sum(y * grad_output).
-
-    Also returns the student's own h_conv2d and h_conv2d_grad results, so part
-    c can grade the wiring (conv2d built on parts a and b) on its own.
-    """
     import ex41_conv
-    from autodiff import Tensor
 
-    def own(fn, *args):
-        try:
-            return fn(*args)
-        except Exception:  # noqa: BLE001 - graded in parts a and b
-            return None
+    def standin_h_conv2d(image, kernel):
+        image, kernel = np.asarray(image), np.asarray(kernel)
+        windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape[2:], axis=(2, 3))
+        return np.einsum("bcijuv,ocuv->boij", windows, kernel)
 
-    x = Tensor(image, requires_grad=True)
-    k = Tensor(kernel, requires_grad=True)
-    y = ex41_conv.conv2d(x, k)
-    if not isinstance(y, Tensor):
-        return {"type": type(y).__name__}
-    g = grad_output
-    if tuple(y.data.shape) == tuple(g.shape[:2]) + tuple(g.shape[:1:-1]) != tuple(g.shape):
-        g = g.swapaxes(2, 3).copy()  # a transposed part a: still check the wiring, in its shape
-    result = {"type": "Tensor", "y": y.data, "requires_grad": bool(y.requires_grad),
-              "image_grad": None, "kernel_grad": None,
-              "own_y": own(ex41_conv.h_conv2d, image, kernel),
-              # the upstream gradient reaches backward in y's dtype
-              "own_grads": own(ex41_conv.h_conv2d_grad, image, kernel, g.astype(y.data.dtype))}
-    if y.requires_grad and tuple(y.data.shape) == tuple(g.shape):
-        (y * Tensor(g)).sum().backward()
-        result["image_grad"], result["kernel_grad"] = x.grad, k.grad
+    def standin_h_conv2d_grad(image, kernel, grad_output):
+        kh, kw = kernel.shape[2:]
+        windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))
+        grad_kernel = np.einsum("bcijuv,boij->ocuv", windows, grad_output)
+        padded = np.pad(grad_output, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+        return standin_h_conv2d(padded, kernel[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), grad_kernel
+
+    def right(got):  # only to skip the second run; the grader judges with torch
+        return isinstance(got, (tuple, list)) and len(got) == 2 and all(
+            isinstance(g, np.ndarray) and g.shape == w.shape and g.dtype.kind == "f" and np.allclose(g, w)
+            for g, w in zip(got, standin_h_conv2d_grad(image, kernel, grad_output)))
+
+    result, failure = {}, None
+    try:
+        result["own"] = ex41_conv.h_conv2d_grad(image, kernel, grad_output)
+        if right(result["own"]):
+            return result
+    except Exception as exc:  # noqa: BLE001 - re-raised below if the stand-in run fails too
+        failure = exc
+    saved = ex41_conv.h_conv2d
+    try:
+        ex41_conv.h_conv2d = standin_h_conv2d
+        result["standin"] = ex41_conv.h_conv2d_grad(image, kernel, grad_output)
+    except Exception:
+        if failure is not None:
+            raise failure from None
+    finally:
+        ex41_conv.h_conv2d = saved
     return result
 
 
-def _same(got: Any, own: Any) -> bool:
-    """``got`` equals the student's own part a/b result (an array of float dtype)."""
-    return (isinstance(got, np.ndarray) and isinstance(own, np.ndarray) and got.shape == own.shape
-            and got.dtype.kind == "f" and own.dtype.kind == "f" and bool(np.allclose(got, own, rtol=1e-6, atol=1e-8)))
+def _grads_right(got: Any, want_image: np.ndarray, want_kernel: np.ndarray) -> bool:
+    return (isinstance(got, (tuple, list)) and len(got) == 2 and _same(got[0], want_image)
+            and _same(got[1], want_kernel))
 
 
-def check_conv2d(student: Any, image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray) -> None:
-    """Part c: conv2d returns a Tensor with the right value, and backward
-    gives both inputs the right gradients."""
-    what = "conv2d(Tensor(image), Tensor(kernel))"
-    got = student.run(drive_conv2d, image, kernel, grad_output)
-    if got.get("type") != "Tensor":
-        raise AssertionError(f"{what} returned {got.get('type')}, expected an autodiff Tensor "
-                             f"(return Conv2dFunction.apply(image, kernel)).")
-    if not _same(got["y"], got.get("own_y")):  # else: consistent with part a, graded there
-        check_forward(got["y"], image, kernel, what=f"{what}.data", hint_suffix=FROM_A_HINT)
-    if not got["requires_grad"]:
-        raise AssertionError(f"{what} returned a Tensor with requires_grad=False although both inputs require "
-                             f"gradients, so backward() cannot reach image and kernel. Build the result with "
-                             f"Conv2dFunction.apply(image, kernel) (not Tensor(h_conv2d(...))).")
-    for name in ("image", "kernel"):
-        if got[f"{name}_grad"] is None:
-            raise AssertionError(f"After backward() through {what}, {name}.grad is None: the gradient does not "
-                                 f"reach the {name}. Conv2dFunction.backward must return "
-                                 f"(grad_image, grad_kernel), one gradient per input of forward.")
-    own_grads = got.get("own_grads")
-    if isinstance(own_grads, (tuple, list)) and len(own_grads) == 2 and \
-            _same(got["image_grad"], own_grads[0]) and _same(got["kernel_grad"], own_grads[1]):
-        return  # backward is the student's h_conv2d_grad: its values are graded in part b
-    check_gradients(got["image_grad"], got["kernel_grad"], image, kernel, grad_output,
-                    what=f"backward() through {what}", hint_suffix=FROM_B_HINT)
+def grad_case(cases: GradCases, student: Any, image: np.ndarray, kernel: np.ndarray, grad_output: np.ndarray, *,
+              reference: str = "torch", label: str = "") -> None:
+    """One case of part b: right if h_conv2d_grad is right with the student's own
+    h_conv2d or with a correct one in its place (part b is graded on what it adds).
+
+    A ValueError/IndexError with C != O is a case the channel mistake explains
+    (its rotated kernel does not fit grad_output's channels); any other
+    exception ends the test with the engine's message.
+    """
+    O, C = kernel.shape[:2]
+    try:
+        runs = student.run(drive_h_conv2d_grad, image, kernel, grad_output)
+    except StudentException as exc:
+        if C != O and exc.type in ("ValueError", "IndexError"):
+            cases.image.raised(student_error(exc), label=label, explained_by=[CHANNELS_NOT_SWAPPED])
+            return
+        raise
+    if reference == "numeric":
+        want_image, want_kernel = numeric_conv2d_grad(image, kernel, grad_output)
+    else:
+        want_image, want_kernel = torch_conv2d_grad(image, kernel, grad_output)
+    if any(_grads_right(runs.get(key), want_image, want_kernel) for key in ("standin", "own")):
+        cases.image.passed(label)
+        cases.kernel.passed(label)
+        return
+    got = runs["standin"] if "standin" in runs else runs["own"]
+    inputs = _shapes(image, kernel, grad_output=grad_output)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        size = f" der Länge {len(got)}" if isinstance(got, (tuple, list)) else ""
+        cases.image.fail(f"{cases.what} für image {shp(image.shape)}, kernel {shp(kernel.shape)} lieferte "
+                         f"{type(got).__name__}{size}, erwartet war ein Tupel (grad_image, grad_kernel).", label)
+        return
+    for group, value, want, mistakes in (
+            (cases.image, got[0], want_image, lambda v: grad_image_mistakes(image, kernel, grad_output, v)),
+            (cases.kernel, got[1], want_kernel, lambda v: grad_kernel_mistakes(image, kernel, grad_output))):
+        try:
+            value = expect_array(value, what=group.what, inputs=inputs)
+        except CheckFailed as exc:
+            group.fail(str(exc), label)
+            continue
+        group.close(value, want, inputs=inputs, label=label, mistakes=mistakes(value))
 
 
-# ------------------------------------------------------------------ part d
+# -------------------------------------------------------------------- part c
+def drive_conv2d(image, kernel, grad_output, grad_seed):
+    """In the sandbox: conv2d forward and backward, twice.
+
+    "standin": the student's h_conv2d and h_conv2d_grad are replaced by
+    trusted NumPy stand-ins for the call, so what reaches y, image.grad and
+    kernel.grad shows the wiring alone. "own": the student's functions as
+    they are, with an upstream gradient of the shape of the student's own
+    output, plus what h_conv2d/h_conv2d_grad return on the same inputs.
+    """
+    import numpy as np
+
+    import ex41_conv
+    from autodiff import Tensor
+
+    def standin_h_conv2d(image, kernel):
+        image, kernel = np.asarray(image), np.asarray(kernel)
+        windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape[2:], axis=(2, 3))
+        return np.einsum("bcijuv,ocuv->boij", windows, kernel)
+
+    def standin_h_conv2d_grad(image, kernel, grad_output):
+        image, kernel, g = np.asarray(image), np.asarray(kernel), np.asarray(grad_output)
+        kh, kw = kernel.shape[2:]
+        windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))
+        grad_kernel = np.einsum("bcijuv,boij->ocuv", windows, g)
+        padded = np.pad(g, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+        return standin_h_conv2d(padded, kernel[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), grad_kernel
+
+    def error(exc):
+        return {"type": type(exc).__name__, "message": str(exc)[:300]}
+
+    def upstream(shape):
+        if tuple(shape) == tuple(grad_output.shape):
+            return grad_output
+        return np.random.default_rng(grad_seed).standard_normal(shape)
+
+    def through_framework():
+        x, k = Tensor(image, requires_grad=True), Tensor(kernel, requires_grad=True)
+        y = ex41_conv.conv2d(x, k)
+        if not isinstance(y, Tensor):
+            return {"type": type(y).__name__}
+        run = {"type": "Tensor", "y": y.data, "requires_grad": bool(y.requires_grad), "error": None,
+               "raw_shapes": None, "g": None}
+        if y.requires_grad:
+            g = upstream(y.data.shape).astype(y.data.dtype)
+            run["g"] = g
+            try:
+                (y * Tensor(g)).sum().backward()
+            except Exception as exc:  # noqa: BLE001 - reported by the grader
+                run["error"] = error(exc)
+                function = getattr(y, "_function", None)
+                try:
+                    raw = function.backward(y._ctx, g) if function is not None else None
+                except Exception:  # noqa: BLE001
+                    raw = None
+                if isinstance(raw, (tuple, list)):
+                    run["raw_shapes"] = [None if r is None else tuple(np.shape(r)) for r in raw]
+        run["image_grad"], run["kernel_grad"] = x.grad, k.grad
+        return run
+
+    def close(a, b):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype.kind == "f" and bool(np.allclose(a, b)))
+
+    saved = (ex41_conv.h_conv2d, ex41_conv.h_conv2d_grad)
+    try:
+        ex41_conv.h_conv2d, ex41_conv.h_conv2d_grad = standin_h_conv2d, standin_h_conv2d_grad
+        result = {"standin": through_framework()}     # an exception here is conv2d's own
+    finally:
+        ex41_conv.h_conv2d, ex41_conv.h_conv2d_grad = saved
+    run = result["standin"]
+    if run.get("g") is not None and run["error"] is None and close(run["y"], standin_h_conv2d(image, kernel)):
+        want = standin_h_conv2d_grad(image, kernel, run["g"])
+        if close(run["image_grad"], want[0]) and close(run["kernel_grad"], want[1]):
+            result["own"] = {}                        # right with the stand-ins: no second run needed
+            return result
+    try:
+        own = through_framework()
+    except Exception as exc:  # noqa: BLE001 - parts a/b or c; decided by the grader
+        own = {"type": "error", "error": error(exc)}
+    if own.get("g") is not None:
+        try:
+            own_y = ex41_conv.h_conv2d(image, kernel)
+            own_grads = ex41_conv.h_conv2d_grad(image, kernel, own["g"])
+            own["own_y"] = own_y
+            own["own_grads"] = tuple(own_grads) if isinstance(own_grads, (tuple, list)) else None
+        except Exception:  # noqa: BLE001 - graded in parts a and b
+            pass
+    result["own"] = own
+    return result
+
+
+def _same(got: Any, want: Any, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+    """Both float arrays of one shape and equal within the tolerance."""
+    return (isinstance(got, np.ndarray) and isinstance(want, np.ndarray) and got.shape == want.shape
+            and got.dtype.kind == "f" and want.dtype.kind == "f"
+            and bool(np.allclose(got, want, rtol=rtol, atol=atol)))
+
+
+def _own_consistent(own: dict) -> tuple[bool, bool]:
+    """(forward, backward) of conv2d agree with the student's own h_conv2d/h_conv2d_grad."""
+    grads = own.get("own_grads")
+    forward = own.get("type") == "Tensor" and _same(own.get("y"), own.get("own_y"))
+    backward = (forward and own.get("error") is None and isinstance(grads, tuple) and len(grads) == 2
+                and _same(own.get("image_grad"), grads[0]) and _same(own.get("kernel_grad"), grads[1]))
+    return forward, backward
+
+
+CONV2D_WHAT = "conv2d(Tensor(image), Tensor(kernel))"
+
+
+class Conv2dCases:
+    """Part c over several inputs: forward value and the two gradients, each one group."""
+
+    def __init__(self) -> None:
+        self.forward = ConvCases(f"{CONV2D_WHAT}.data")
+        self.image = ConvCases(f"image.grad nach backward() durch {CONV2D_WHAT}")
+        self.kernel = ConvCases(f"kernel.grad nach backward() durch {CONV2D_WHAT}")
+
+    def __enter__(self) -> "Conv2dCases":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            verdicts(self.forward, self.image, self.kernel)
+
+
+def conv2d_case(cases: Conv2dCases, student: Any, image: np.ndarray, kernel: np.ndarray,
+                grad_output: np.ndarray, grad_seed: int) -> None:
+    """One input of part c: what conv2d and Conv2dFunction do with h_conv2d/h_conv2d_grad.
+
+    Judged with the stand-ins (right whatever parts a and b return), or, for a
+    conv2d that does not call them by name, against the student's own
+    functions. Failures that are the same for every input (no Tensor,
+    requires_grad=False, a backward returning the wrong number or order of
+    gradients) end the test at once.
+    """
+    got = student.run(drive_conv2d, image, kernel, grad_output, grad_seed)
+    run, own = got["standin"], got["own"]
+    if run.get("type") != "Tensor":
+        raise CheckFailed(f"{CONV2D_WHAT} lieferte ein Objekt vom Typ {run.get('type')}, erwartet war ein "
+                          f"autodiff-Tensor (return Conv2dFunction.apply(image, kernel)).", cause="type")
+    own_forward, own_backward = _own_consistent(own)
+    inputs = _shapes(image, kernel, grad_output=grad_output)
+    want_y = torch_conv2d(image, kernel)
+    if _same(run["y"], want_y) or own_forward:
+        cases.forward.passed()
+    elif not isinstance(run["y"], np.ndarray) or run["y"].dtype.kind != "f":
+        cases.forward.fail(f"{CONV2D_WHAT}.data ist kein Gleitkomma-Array.{FROM_A_HINT}")
+    else:
+        # True by construction: h_conv2d was the stand-in, and conv2d's value differs from it.
+        cases.forward.close(run["y"], want_y, inputs=inputs, mistakes=[
+            Mistake("conv2d gibt nicht das Ergebnis von h_conv2d zurück", np.array(run["y"]),
+                    FROM_A_HINT.strip(), id="conv2d_not_h_conv2d")])
+    if not run["requires_grad"]:
+        raise CheckFailed(f"{CONV2D_WHAT} lieferte einen Tensor mit requires_grad=False, obwohl beide Eingaben "
+                          f"Gradienten brauchen; backward() erreicht image und kernel deshalb nicht. Bilden Sie "
+                          f"das Ergebnis mit Conv2dFunction.apply(image, kernel) (nicht Tensor(h_conv2d(...))).",
+                          cause="no_grad")
+    if own_backward:
+        cases.image.passed()
+        cases.kernel.passed()
+        return
+    if run["error"] is not None:
+        raw = run["raw_shapes"]
+        if raw is not None and len(raw) == 2 and raw[0] == tuple(kernel.shape) and raw[1] == tuple(image.shape) \
+                and image.shape != kernel.shape:
+            raise CheckFailed(f"Conv2dFunction.backward gibt Gradienten der Formen {shp(raw[0])} und {shp(raw[1])} "
+                              f"zurück, erwartet waren {shp(image.shape)} (für image) und {shp(kernel.shape)} "
+                              f"(für kernel): vertauschte Reihenfolge (grad_kernel zuerst).{FROM_B_HINT}",
+                              mistake=Mistake("backward gibt (grad_kernel, grad_image) zurück", None, SWAPPED_HINT,
+                                              id="backward_swapped_order"))
+        if raw is not None and len(raw) != 2:
+            raise CheckFailed(f"Conv2dFunction.backward gibt {len(raw)} Gradienten zurück, forward hat aber zwei "
+                              f"Eingaben (image, kernel).{FROM_B_HINT}", cause="backward_count")
+        raise CheckFailed(f"backward() durch {CONV2D_WHAT} löste {error_text(run['error'])} aus (mit korrekten "
+                          f"h_conv2d und h_conv2d_grad an Stelle Ihrer eigenen).{FROM_B_HINT}",
+                          cause="backward_error")
+    want_image, want_kernel = torch_conv2d_grad(image, kernel, run["g"])
+    for name, group, want in (("image", cases.image, want_image), ("kernel", cases.kernel, want_kernel)):
+        value = run[f"{name}_grad"]
+        if value is None:
+            raise CheckFailed(f"Nach backward() durch {CONV2D_WHAT} ist {name}.grad None: Der Gradient erreicht "
+                              f"{name} nicht.{FROM_B_HINT}", cause="grad_none")
+        try:
+            value = expect_array(value, what=group.what, inputs=inputs)
+        except CheckFailed as exc:
+            group.fail(str(exc))
+            continue
+        other = want_kernel if name == "image" else want_image
+        group.close(value, want, inputs=inputs, mistakes=[
+            Mistake("Gradienten vertauscht (grad_image und grad_kernel)", other, SWAPPED_HINT + FROM_B_HINT,
+                    id="backward_swapped_order")])
+
+
+# -------------------------------------------------------------------- part d
 @dataclass(frozen=True)
 class ModuleCase:
     """A Conv2D check: `init` sizes for the statistics (large), `small` sizes
@@ -407,26 +696,62 @@ class ModuleCase:
         return (self.batch, self.small[0], self.size, self.size)
 
     @property
-    def out_shape(self) -> tuple[int, int, int, int]:
-        k = self.small[2]
-        return (self.batch, self.small[1], self.size - k + 1, self.size - k + 1)
+    def probe_shape(self) -> tuple[int, int, int, int]:
+        """An input whose output has as many columns as channels: a bias added without
+        reshape then broadcasts along the columns and gives values instead of an error."""
+        in_ch, out_ch, k = self.small
+        return (self.batch, in_ch, self.size + 1, out_ch + k - 1)
 
     def __str__(self) -> str:
         return f"Conv2D{self.small}-x{self.x_shape}".replace(" ", "")
 
 
-def drive_conv2d_module(seed, init, small, x, grad_output):
-    """In the sandbox: build Conv2D modules, run one forward/backward, and run
-    the student's own conv2d on the same weights for comparison."""
+def drive_conv2d_module(seed, init, small, inputs, grad_seed):
+    """In the sandbox: build Conv2D modules, then forward/backward on each input,
+    once with trusted stand-ins for conv2d, Conv2dFunction, h_conv2d and
+    h_conv2d_grad ("standin"), once with the student's own
+    conv2d ("own"), plus the student's own conv2d on the same weights ("ref")."""
+    import numpy as np
+
     import autodiff
     import ex41_conv
-    from autodiff import Tensor
+    from autodiff import Function, Tensor
+
+    def standin_h_conv2d(image, kernel):
+        image, kernel = np.asarray(image), np.asarray(kernel)
+        windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape[2:], axis=(2, 3))
+        return np.einsum("bcijuv,ocuv->boij", windows, kernel)
+
+    def standin_h_conv2d_grad(image, kernel, grad_output):
+        image, kernel, g = np.asarray(image), np.asarray(kernel), np.asarray(grad_output)
+        kh, kw = kernel.shape[2:]
+        windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(2, 3))
+        grad_kernel = np.einsum("bcijuv,boij->ocuv", windows, g)
+        padded = np.pad(g, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+        return standin_h_conv2d(padded, kernel[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), grad_kernel
+
+    class StandInConv(Function):
+        @staticmethod
+        def forward(ctx, image, kernel):
+            ctx.save_for_backward(image, kernel)
+            return standin_h_conv2d(image, kernel)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            image, kernel = ctx.saved_values
+            return standin_h_conv2d_grad(image, kernel, grad_output)
+
+    def standin_conv2d(image, kernel):
+        return StandInConv.apply(image, kernel)
 
     def parameters(module):
         return [(str(name), p.data if isinstance(p, Tensor) else None) for name, p in module.named_parameters()]
 
     def error(exc):
-        return f"{type(exc).__name__}: {exc}"[:500]
+        return {"type": type(exc).__name__, "message": str(exc)[:300]}
+
+    def upstream(shape, dtype):
+        return np.random.default_rng(grad_seed).standard_normal(shape).astype(dtype)
 
     autodiff.manual_seed(seed)
     big = ex41_conv.Conv2D(*init)
@@ -434,47 +759,82 @@ def drive_conv2d_module(seed, init, small, x, grad_output):
     result = {"init": parameters(big), "no_bias": parameters(no_bias),
               "no_bias_attr": "None" if getattr(no_bias, "bias", "missing") is None else
               ("missing" if not hasattr(no_bias, "bias") else type(no_bias.bias).__name__)}
-
     module = ex41_conv.Conv2D(*small)
     result["params"] = parameters(module)
-    weight = getattr(module, "weight", None)
-    bias = getattr(module, "bias", None)
+    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
     if not isinstance(weight, Tensor) or not isinstance(bias, Tensor):
         return result
-    xt = Tensor(x, requires_grad=True)
-    y = module(xt)
-    result["type"] = type(y).__name__
-    if not isinstance(y, Tensor):
-        return result
-    result["y"] = y.data
-    result["weight"], result["bias"] = weight.data, bias.data
+    result["weight"], result["bias"] = weight.data.copy(), bias.data.copy()
 
-    # The student's own conv2d on copies of the same arrays: the reference for the module.
-    # Its errors are graded in parts a-c; here they only mean "no reference from conv2d".
-    x_ref, w_ref = Tensor(x, requires_grad=True), Tensor(weight.data.copy(), requires_grad=True)
-    result["y_ref"] = result["ref_error"] = result["error"] = None
-    try:
-        y_ref = ex41_conv.conv2d(x_ref, w_ref)
-        result["y_ref"] = y_ref.data if isinstance(y_ref, Tensor) else None
-        if isinstance(y_ref, Tensor) and y_ref.requires_grad and tuple(y_ref.shape) == tuple(grad_output.shape):
-            (y_ref * Tensor(grad_output)).sum().backward()
-    except Exception as exc:
-        result["ref_error"] = error(exc)
-    result["x_grad_ref"], result["weight_grad_ref"] = x_ref.grad, w_ref.grad
-
-    if y.requires_grad and tuple(y.data.shape) == tuple(grad_output.shape):
+    def run_module(x):
+        weight.grad = bias.grad = None
+        xt = Tensor(x, requires_grad=True)
         try:
-            (y * Tensor(grad_output)).sum().backward()
-        except Exception as exc:
-            result["error"] = error(exc)
-    result["x_grad"], result["weight_grad"], result["bias_grad"] = xt.grad, weight.grad, bias.grad
+            y = module(xt)
+        except Exception as exc:  # noqa: BLE001 - reported (or explained) by the grader
+            return {"type": "error", "error": error(exc)}
+        if not isinstance(y, Tensor):
+            return {"type": type(y).__name__}
+        run = {"type": "Tensor", "y": y.data, "error": None, "g": None}
+        if y.requires_grad:
+            run["g"] = upstream(y.data.shape, y.data.dtype)
+            try:
+                (y * Tensor(run["g"])).sum().backward()
+            except Exception as exc:  # noqa: BLE001
+                run["error"] = error(exc)
+        run["x_grad"], run["weight_grad"], run["bias_grad"] = xt.grad, weight.grad, bias.grad
+        return run
+
+    def reference(x):
+        xr, wr = Tensor(x, requires_grad=True), Tensor(weight.data.copy(), requires_grad=True)
+        try:
+            y = ex41_conv.conv2d(xr, wr)
+            if not isinstance(y, Tensor):
+                return {}
+            ref = {"y": y.data}
+            if y.requires_grad:
+                (y * Tensor(upstream(y.data.shape, y.data.dtype))).sum().backward()
+            ref["x_grad"], ref["weight_grad"] = xr.grad, wr.grad
+            return ref
+        except Exception:  # noqa: BLE001 - the student's conv2d is graded in part c
+            return {}
+
+    def close(a, b):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype.kind == "f" and bool(np.allclose(a, b)))
+
+    def right(run, x):  # only to skip the second run; the grader judges with torch
+        if run.get("type") != "Tensor" or run.get("g") is None or run["error"] is not None:
+            return False
+        w, g = result["weight"], run["g"]
+        if not close(run["y"], standin_h_conv2d(x, w) + result["bias"].reshape(1, -1, 1, 1)):
+            return False
+        grad_x, grad_w = standin_h_conv2d_grad(x, w, g)
+        return (close(run["x_grad"], grad_x) and close(run["weight_grad"], grad_w)
+                and close(run["bias_grad"], g.sum(axis=(0, 2, 3))))
+
+    names = ("conv2d", "Conv2dFunction", "h_conv2d", "h_conv2d_grad")
+    saved = [getattr(ex41_conv, name, None) for name in names]
+    try:
+        for name, standin in zip(names, (standin_conv2d, StandInConv, standin_h_conv2d, standin_h_conv2d_grad)):
+            setattr(ex41_conv, name, standin)
+        result["standin"] = [run_module(x) for x in inputs]
+    finally:
+        for name, value in zip(names, saved):
+            setattr(ex41_conv, name, value)
+    done = [right(run, x) for run, x in zip(result["standin"], inputs)]
+    result["own"] = [{} if ok else run_module(x) for ok, x in zip(done, inputs)]
+    result["ref"] = [{} if ok else reference(x) for ok, x in zip(done, inputs)]
     return result
 
 
-INIT_HINT = ("Initialise weight and bias like Linear: rng().uniform(-bound, bound, size) with "
-             "bound = 1 / sqrt(fan_in) and fan_in = in_channels * kernel_size * kernel_size.")
-REGISTER_HINT = ("Assign them as Parameters in __init__ (self.weight = Parameter(...), self.bias = "
-                 "Parameter(...) or None), as in Linear, so that named_parameters() finds them.")
+INIT_HINT = ("Initialisieren Sie weight und bias wie in Linear: rng().uniform(-bound, bound, size) mit "
+             "bound = 1 / sqrt(fan_in) und fan_in = in_channels * kernel_size * kernel_size.")
+REGISTER_HINT = ("Weisen Sie sie in __init__ als Parameter zu (self.weight = Parameter(...), self.bias = "
+                 "Parameter(...) oder None), wie in Linear, damit named_parameters() sie findet.")
+BIAS_HINT = ("Addieren Sie self.bias zu jedem Ausgangskanal: Formen Sie ihn vorher mit Tensor.reshape in "
+             "(1, out_channels, 1, 1) um (self.bias.reshape(1, -1, 1, 1)), dann verteilt Broadcasting ihn "
+             "über Batch, Zeilen und Spalten.")
 
 
 def _check_parameter_names(params: list, sizes: tuple[int, int, int], bias: bool) -> dict[str, np.ndarray]:
@@ -486,138 +846,259 @@ def _check_parameter_names(params: list, sizes: tuple[int, int, int], bias: bool
     names = [name for name, _ in params]
     if sorted(names) != sorted(want):
         missing = [n for n in want if n not in names]
-        problem = ("'bias' is not registered as a Parameter" if missing == ["bias"] else
-                   f"expected the names {sorted(want)}")
+        problem = ("'bias' ist nicht als Parameter registriert" if missing == ["bias"] else
+                   f"erwartet waren die Namen {', '.join(sorted(want))}")
         if not bias and "bias" in names:
-            problem = "with bias=False there must be no bias parameter (set self.bias = None)"
-        raise AssertionError(f"{call}.named_parameters() gives the names {names}: {problem}. {REGISTER_HINT}")
+            problem = "mit bias=False darf es keinen Bias-Parameter geben (setzen Sie self.bias = None)"
+        found = ", ".join(names) if names else "keine"
+        raise CheckFailed(f"{call}.named_parameters() liefert die Namen: {found}. Problem: {problem}. "
+                          f"{REGISTER_HINT}", cause="parameters")
     arrays = dict(params)
     for name, shape in want.items():
         value = arrays[name]
         if not isinstance(value, np.ndarray) or tuple(value.shape) != shape:
-            got = describe_shape(value)
-            raise AssertionError(f"{call}: parameter {name!r} has {got}, expected shape {shape}.")
+            got = f"die Form {shp(value.shape)}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise CheckFailed(f"{call}: Der Parameter {name} hat {got}, erwartet war die Form {shp(shape)}.",
+                              cause="parameter_shape")
     return arrays
-
-
-def describe_shape(value: Any) -> str:
-    return f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
 
 
 def check_initialisation(weight: np.ndarray, bias: np.ndarray, sizes: tuple[int, int, int]) -> None:
     """uniform(-b, b) with b = 1/sqrt(in * k * k), for weight and bias.
 
-    Every value must lie within the bound. For the weights, mean and mean
-    square must match uniform(-b, b) within 5.5 standard errors (a correct
-    initialisation fails with probability below 1e-7); a fan_in off by the
-    factor out/in, k*k or a missing sqrt lands far outside. The biases are
-    too few for statistics; they must not all be close to zero.
+    First the distribution's shape: the kurtosis mean(w^4)/mean(w^2)^2 is 1.8
+    for a uniform and 3 for a normal distribution (standard error below 0.2
+    for the >= 1,000 weights used), so 2.4 separates them and names a normal
+    initialisation whatever its scale. Then every value within the bound,
+    and mean and mean square of the weights within 5.5 standard errors of
+    uniform(-b, b) (a correct initialisation fails with probability below
+    1e-7); a fan_in off by the factor out/in, k*k or a missing sqrt lands far
+    outside. The biases are too few for statistics; they must not all be
+    close to zero.
     """
     in_ch, out_ch, k = sizes
     call = f"Conv2D({in_ch}, {out_ch}, {k})"
     fan_in = in_ch * k * k
     bound = 1 / np.sqrt(fan_in)
+    w = weight.astype(np.float64).ravel()
+    n = w.size
+    mean_square = float(np.mean(w ** 2))
+    kurtosis = float(np.mean(w ** 4) / mean_square ** 2) if mean_square > 0 else 0.0
+    if kurtosis > 2.4:
+        raise CheckFailed(
+            f"{call}: Die {n} Gewichte sehen normalverteilt aus (Kurtosis {kurtosis:.2f}; gleichverteilt wäre "
+            f"1.8, normalverteilt 3), mit Standardabweichung {np.sqrt(mean_square):.4g}. Verlangt ist eine "
+            f"Gleichverteilung in [-b, b] mit b = 1/sqrt({fan_in}) = {bound:.4g}. {INIT_HINT}",
+            mistake=Mistake("Normalverteilung statt Gleichverteilung", None, INIT_HINT, id="normal_init"))
     slack = 1e-12
     for name, values in (("weight", weight), ("bias", bias)):
         largest = float(np.max(np.abs(values)))
         if largest > bound + slack:
-            raise AssertionError(f"{call}: {name} has values up to {largest:.4g} in absolute value, but "
-                                 f"uniform initialisation allows at most 1/sqrt(fan_in) = 1/sqrt({fan_in}) = "
-                                 f"{bound:.4g}: the initialisation bound is too large (fan_in wrong?). {INIT_HINT}")
-    n = weight.size
-    z = 5.5
-    mean_square = float(np.mean(weight.astype(np.float64) ** 2))
+            raise CheckFailed(f"{call}: {name} hat Werte bis {largest:.4g} (Betrag), die Gleichverteilung erlaubt "
+                              f"höchstens 1/sqrt(fan_in) = 1/sqrt({fan_in}) = {bound:.4g}: Die Grenze der "
+                              f"Initialisierung ist zu groß (fan_in falsch?). {INIT_HINT}",
+                              mistake=Mistake("Grenze der Initialisierung zu groß", None, INIT_HINT,
+                                              id="init_bound_too_large"))
     ratio = mean_square / (bound ** 2 / 3)
-    tolerance = z * 3 * np.sqrt(4 / 45) / np.sqrt(n)        # relative std of mean(w^2) is 0.894/sqrt(n)
+    tolerance = 5.5 * 3 * np.sqrt(4 / 45) / np.sqrt(n)        # relative std of mean(w^2) is 0.894/sqrt(n)
     if abs(ratio - 1) > tolerance:
-        raise AssertionError(f"{call}: the {n} weights have mean square {mean_square:.4g}, but uniform(-b, b) with "
-                             f"b = 1/sqrt({fan_in}) gives b^2/3 = {bound ** 2 / 3:.4g} (ratio {ratio:.3g}; allowed "
-                             f"1 +- {tolerance:.3g}): the weights are spread too "
-                             f"{'narrowly' if ratio < 1 else 'widely'} (wrong bound or distribution?). {INIT_HINT}")
-    mean = float(np.mean(weight))
-    if abs(mean) > z * bound / np.sqrt(3 * n):
-        raise AssertionError(f"{call}: the weights have mean {mean:.4g}, far from 0: the interval must be "
-                             f"symmetric, [-b, b]. {INIT_HINT}")
+        raise CheckFailed(f"{call}: Die {n} Gewichte haben das mittlere Quadrat {mean_square:.4g}, "
+                          f"uniform(-b, b) mit b = 1/sqrt({fan_in}) ergibt b^2/3 = {bound ** 2 / 3:.4g} (Verhältnis "
+                          f"{ratio:.3g}, erlaubt 1 ± {tolerance:.3g}): Die Gewichte streuen zu "
+                          f"{'wenig' if ratio < 1 else 'stark'} (falsche Grenze oder Verteilung?). {INIT_HINT}",
+                          cause="init_spread")
+    mean = float(np.mean(w))
+    if abs(mean) > 5.5 * bound / np.sqrt(3 * n):
+        raise CheckFailed(f"{call}: Die Gewichte haben den Mittelwert {mean:.4g}, weit weg von 0: Das Intervall "
+                          f"muss symmetrisch sein, [-b, b]. {INIT_HINT}", cause="init_mean")
     floor = 10 ** (-7 / bias.size)       # all |bias| below floor * bound: probability 1e-7 if right
     if float(np.max(np.abs(bias))) < floor * bound:
-        raise AssertionError(f"{call}: all {bias.size} bias values are smaller than {floor:.2g} * 1/sqrt(fan_in) "
-                             f"in absolute value (zeros, or a too small bound?). {INIT_HINT}")
+        raise CheckFailed(f"{call}: Alle {bias.size} Bias-Werte sind betragsmäßig kleiner als {floor:.2g} * "
+                          f"1/sqrt(fan_in) (Nullen oder eine zu kleine Grenze?). {INIT_HINT}", cause="init_bias")
 
 
-def _close(a: Any, b: Any) -> bool:
-    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-            and a.dtype.kind == "f" and bool(np.allclose(a, b, rtol=1e-6, atol=1e-8)))
+class ModuleCases:
+    """Part d over several inputs: output, bias.grad, and the gradients of weight and x."""
+
+    def __init__(self) -> None:
+        self.forward = ConvCases("Conv2D(...)(x)")
+        self.bias_grad = ConvCases("bias.grad nach backward() durch Conv2D(...)(x)")
+        self.grads = ConvCases("weight.grad und x.grad nach backward() durch Conv2D(...)(x)")
+
+    def __enter__(self) -> "ModuleCases":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            verdicts(self.forward, self.bias_grad, self.grads)
 
 
-def check_conv2d_module(student: Any, case: ModuleCase, rng: np.random.Generator) -> None:
+BIAS_NO_RESHAPE = Mistake("Bias ohne reshape addiert (pro Spalte statt pro Ausgangskanal)", None, BIAS_HINT,
+                          id="bias_without_reshape")
+
+
+def _bias_mistakes(conv: np.ndarray, bias: np.ndarray) -> list[Mistake]:
+    per_channel = bias.reshape(1, -1, 1, 1)
+    mistakes = [Mistake("Bias nicht addiert", conv, BIAS_HINT, id="bias_not_added"),
+                Mistake("Bias doppelt addiert", conv + 2 * per_channel, BIAS_HINT, id="bias_added_twice")]
+    if conv.shape[3] == bias.size:
+        mistakes.append(Mistake(BIAS_NO_RESHAPE.name, conv + bias, BIAS_HINT, id=BIAS_NO_RESHAPE.key))
+    return mistakes
+
+
+def check_conv2d_module(student: Any, cases: Sequence[ModuleCase], rng: np.random.Generator) -> None:
     """Part d: registration, initialisation, and forward/backward of Conv2D.
 
-    The module is right if it computes conv2d(x, weight) + bias with either
-    the true convolution (torch) or the student's own conv2d, and if its
-    gradients agree with the same: part d grades the module around conv2d,
-    conv2d itself is graded in part c, so a mistake in parts a-c is not
-    charged twice. The bias gradient must be the sum of the upstream
-    gradient. Inputs are square (H == W) so that even a transposed h_conv2d
-    stays consistent here.
+    Part d grades the module around conv2d: its forward and gradients must
+    equal conv2d(x, weight) + bias with the trusted stand-in conv2d, or with
+    the student's own conv2d (for a module that does not call conv2d by
+    name). A mistake in parts a-c therefore costs nothing here. The bias
+    gradient must be the sum of the upstream gradient over batch, rows and
+    columns.
     """
-    x = read_only(rng.standard_normal(case.x_shape))
-    grad_output = read_only(rng.standard_normal(case.out_shape))
-    got = student.run(drive_conv2d_module, case.seed, list(case.init), list(case.small), x, grad_output)
+    with ModuleCases() as groups:
+        for case in cases:
+            inputs = [read_only(rng.standard_normal(case.x_shape)), read_only(rng.standard_normal(case.probe_shape))]
+            got = student.run(drive_conv2d_module, case.seed, list(case.init), list(case.small), inputs,
+                              int(rng.integers(2**31)))
+            _check_module_case(groups, got, case, inputs)
 
+
+def _check_module_case(groups: ModuleCases, got: dict, case: ModuleCase, inputs: list[np.ndarray]) -> None:
     init_params = _check_parameter_names(got["init"], case.init, bias=True)
     _check_parameter_names(got["no_bias"], case.small, bias=False)
+    in_ch, out_ch, k = case.small
     if got["no_bias_attr"] != "None":
-        raise AssertionError(f"Conv2D({case.small[0]}, {case.small[1]}, {case.small[2]}, bias=False): "
-                             f"module.bias is {got['no_bias_attr']}, expected None (as in Linear).")
+        what = {"missing": "nicht vorhanden"}.get(got["no_bias_attr"], f"vom Typ {got['no_bias_attr']}")
+        raise CheckFailed(f"Conv2D({in_ch}, {out_ch}, {k}, bias=False): module.bias ist {what}, erwartet war None "
+                          f"(wie in Linear).", cause="no_bias_attr")
     check_initialisation(init_params["weight"], init_params["bias"], case.init)
     _check_parameter_names(got["params"], case.small, bias=True)
-
-    in_ch, out_ch, k = case.small
-    call = f"Conv2D({in_ch}, {out_ch}, {k})(x) for x {case.x_shape}"
-    if got.get("type") != "Tensor":
-        raise AssertionError(f"{call} returned {got.get('type')}, expected an autodiff Tensor.")
     weight, bias = got["weight"], got["bias"]
     per_channel = bias.reshape(1, -1, 1, 1)
-    want_true = torch_conv2d(x, weight) + per_channel
-    y_ref = got["y_ref"]
-    own_ok = (isinstance(y_ref, np.ndarray) and y_ref.ndim == 4 and y_ref.shape[1] == out_ch
-              and y_ref.dtype.kind == "f")
-    want_own = y_ref + per_channel if own_ok else None
-    y = got["y"]
-    if not (_close(y, want_true) or _close(y, want_own)):
-        want, source = (want_own, "your conv2d(x, module.weight)") if own_ok else (want_true, "conv2d(x, weight)")
-        conv = want - per_channel
-        y = expect_array(y, shape=want.shape, what=call, dtypes=("float32", "float64"))
-        assert_close(y, want, what=f"{call} (compared with {source} + module.bias per output channel)", mistakes=[
-            Mistake("bias not added", conv, "Add self.bias to every output channel: reshape it to (1, out, 1, 1) "
-                    "(Tensor.reshape) before adding."),
-            Mistake("bias added twice", conv + 2 * per_channel, "")])
-
-    # Gradients, checked against the same two references.
-    if got["error"] is not None:
-        if got["ref_error"] is not None:
-            return                           # your conv2d fails too: graded in parts b and c
-        raise AssertionError(f"backward() through {call} raised {got['error']}, although backward() through "
-                             f"your conv2d works.")
-    bias_grad = got["bias_grad"]
-    if bias_grad is None:
-        raise AssertionError(f"After backward() through {call}, bias.grad is None: the bias must be added to "
-                             f"the output as a Tensor (y + self.bias.reshape(1, -1, 1, 1)).")
-    bias_grad = expect_array(bias_grad, shape=(out_ch,), what=f"bias.grad after backward() through {call}")
-    assert_close(bias_grad, np.asarray(grad_output).sum(axis=(0, 2, 3)),
-                 what=f"bias.grad after backward() through {call}",
-                 mistakes=[Mistake("bias gradient averaged instead of summed",
-                                   np.asarray(grad_output).mean(axis=(0, 2, 3)), "")])
-    true_grads = dict(zip(("x", "weight"), torch_conv2d_grad(x, weight, grad_output)))
-    for name in ("weight", "x"):
-        mine, ref, truth = got[f"{name}_grad"], got[f"{name}_grad_ref"], true_grads[name]
-        what = f"{name}.grad after backward() through {call}"
-        if _close(mine, truth) or (got["ref_error"] is None and (_close(mine, ref) or (mine is None and ref is None))):
+    for index, (x, run, own, ref) in enumerate(zip(inputs, got["standin"], got["own"], got["ref"])):
+        call = f"Conv2D({in_ch}, {out_ch}, {k})(x) für x {shp(x.shape)}"
+        conv = torch_conv2d(x, weight)
+        want_y = conv + per_channel
+        ref_y = ref.get("y")
+        own_ok = (own.get("type") == "Tensor" and isinstance(ref_y, np.ndarray) and ref_y.ndim == 4
+                  and ref_y.shape[1] == out_ch and _same(own.get("y"), ref_y + per_channel))
+        # ---- forward
+        if _same(run.get("y"), want_y) or own_ok:
+            groups.forward.passed()
+        elif run.get("type") == "error":
+            broadcast = run["error"]["type"] == "ValueError" and "broadcast" in run["error"]["message"]
+            groups.forward.raised(f"{call} löste {error_text(run['error'])} aus.",
+                                  explained_by=[BIAS_NO_RESHAPE]
+                                  if broadcast and x.shape[3] - k + 1 != out_ch else [])
             continue
-        if mine is None:
-            raise AssertionError(f"{what} is None: the gradient does not reach {name}. Use the Parameter "
-                                 f"self.weight itself in conv2d (not a copy or its .data).")
-        want = ref if isinstance(ref, np.ndarray) and got["ref_error"] is None else truth
-        mine = expect_array(mine, shape=want.shape, what=what, dtypes=("float32", "float64"))
-        assert_close(mine, want, what=f"{what} (compared with backward() through "
-                     f"{'your conv2d' if want is ref else 'conv2d'})")
+        elif run.get("type") != "Tensor":
+            raise CheckFailed(f"{call} lieferte ein Objekt vom Typ {run.get('type')}, erwartet war ein "
+                              f"autodiff-Tensor.", cause="type")
+        else:
+            groups.forward.close(run["y"], want_y, inputs={"x": x}, mistakes=_bias_mistakes(conv, bias))
+        # ---- gradients (of the first input only: the second one is there for the bias's shape)
+        if index > 0:
+            continue
+        if run.get("g") is None:
+            raise CheckFailed(f"{call} lieferte einen Tensor mit requires_grad=False: Die Gradienten erreichen "
+                              f"weight, bias und x nicht.", cause="no_grad")
+        if own_ok and _own_module_grads_ok(own, ref):
+            groups.bias_grad.passed()
+            groups.grads.passed()
+            continue
+        if run["error"] is not None:
+            groups.grads.fail(f"backward() durch {call} löste {error_text(run['error'])} aus.")
+            continue
+        g = run["g"]
+        bias_grad = run["bias_grad"]
+        if bias_grad is None:
+            groups.bias_grad.fail(f"Nach backward() durch {call} ist bias.grad None: Der Bias muss als Tensor zum "
+                                  f"Ergebnis addiert werden (y + self.bias.reshape(1, -1, 1, 1)).")
+        else:
+            try:
+                bias_grad = expect_array(bias_grad, shape=(out_ch,), what=groups.bias_grad.what)
+                mistakes = [Mistake("Bias-Gradient gemittelt statt summiert", g.mean(axis=(0, 2, 3)), BIAS_HINT,
+                                    id="bias_grad_mean")]
+                if g.shape[3] == out_ch:     # the bias broadcast along the columns: its gradient sums the rest
+                    mistakes.append(Mistake(BIAS_NO_RESHAPE.name, g.sum(axis=(0, 1, 2)), BIAS_HINT,
+                                            id=BIAS_NO_RESHAPE.key))
+                groups.bias_grad.close(bias_grad, g.sum(axis=(0, 2, 3)), mistakes=mistakes)
+            except CheckFailed as exc:
+                groups.bias_grad.fail(str(exc))
+        want_x, want_w = torch_conv2d_grad(x, weight, g)
+        for name, value, want in (("weight", run["weight_grad"], want_w), ("x", run["x_grad"], want_x)):
+            if value is None:
+                groups.grads.fail(f"Nach backward() durch {call} ist {name}.grad None: Der Gradient erreicht "
+                                  f"{name} nicht. Verwenden Sie den Parameter self.weight selbst in conv2d "
+                                  f"(keine Kopie, nicht .data).")
+            elif not _same(value, want):
+                groups.grads.fail(f"{name}.grad nach backward() durch {call} stimmt nicht mit "
+                                  f"conv2d(x, weight) + bias überein.")
+            else:
+                groups.grads.passed()
+
+
+def _own_module_grads_ok(own: dict, ref: dict) -> bool:
+    """The unpatched module's gradients equal those of the student's own conv2d (and bias.grad the sum)."""
+    g = own.get("g")
+    return (own.get("error") is None and g is not None and _same(own.get("x_grad"), ref.get("x_grad"))
+            and _same(own.get("weight_grad"), ref.get("weight_grad"))
+            and _same(own.get("bias_grad"), g.sum(axis=(0, 2, 3))))
+
+
+# -------------------------------------------------------------------- part e
+def drive_parts_probe(image, kernel, grad_output):
+    """In the sandbox: what h_conv2d and h_conv2d_grad return on one small case (None if they raise)."""
+    import ex41_conv
+
+    result = {"a": None, "b": None}
+    try:
+        result["a"] = ex41_conv.h_conv2d(image, kernel)
+    except Exception:  # noqa: BLE001 - only a diagnosis for part e
+        pass
+    try:
+        grads = ex41_conv.h_conv2d_grad(image, kernel, grad_output)
+        result["b"] = tuple(grads) if isinstance(grads, (tuple, list)) and len(grads) == 2 else None
+    except Exception:  # noqa: BLE001
+        pass
+    return result
+
+
+PROBE_CASE = ConvCase(2, 3, 7, 6, 4, 3, 5)
+
+
+def failing_earlier_parts(student: Any) -> list[str]:
+    """Which of parts a and b give wrong results on one small case: the likely root
+    cause of a low accuracy in part e. One sandbox call (a few milliseconds).
+
+    The case is fixed (seed 41): this is a diagnosis, it awards no points.
+    An import failure of ex41_conv.py or a timeout gives no diagnosis.
+    """
+    from grader.errors import StudentError
+
+    image, kernel, grad_output = make_inputs(np.random.default_rng(41), PROBE_CASE)
+    try:
+        got = student.run(drive_parts_probe, image, kernel, grad_output, timeout=20)
+    except StudentError:
+        return []
+    parts = []
+    if not _same(got.get("a"), torch_conv2d(image, kernel)):
+        parts.append("a")
+    want = torch_conv2d_grad(image, kernel, grad_output)
+    grads = got.get("b")
+    if not (isinstance(grads, tuple) and _same(grads[0], want[0]) and _same(grads[1], want[1])):
+        parts.append("b")
+    return parts
+
+
+def root_cause_text(parts: Sequence[str]) -> str:
+    """The student-facing pointer to failing earlier parts (empty if none)."""
+    if not parts:
+        return ""
+    names = {"a": "Teil a (h_conv2d)", "b": "Teil b (h_conv2d_grad)"}
+    listed = " und ".join(names[p] for p in parts)
+    verb = "liefert" if len(parts) == 1 else "liefern"
+    return (f"Vermutliche Ursache: {listed} {verb} schon bei einem kleinen Beispiel falsche Ergebnisse "
+            f"(siehe dort). Beheben Sie zuerst {'diesen Teil' if len(parts) == 1 else 'diese Teile'} und "
+            f"trainieren Sie danach neu; längeres Training hilft hier nicht.")

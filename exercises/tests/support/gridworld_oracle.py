@@ -16,13 +16,14 @@ per batch, so every submission reuses them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 MOVES = ((-1, 0), (0, 1), (0, -1), (1, 0))
-ACTION_NAMES = ("up", "right", "left", "down")
+ACTION_NAMES = ("hoch", "rechts", "links", "runter")     # as in the task text (German)
 ARROWS = "↑→←↓"
 
 
@@ -44,8 +45,8 @@ def parse_layout(layout: str) -> list[str]:
     """Rows of the layout (surrounding whitespace and blank lines dropped)."""
     rows = [line.strip() for line in layout.strip("\n").splitlines()]
     rows = [row for row in rows if row]
-    assert rows and all(len(row) == len(rows[0]) for row in rows), "ragged layout"
-    assert "".join(rows).count("S") == 1, "layout needs one S"
+    assert rows and all(len(row) == len(rows[0]) for row in rows), "Layout-Zeilen sind ungleich lang"
+    assert "".join(rows).count("S") == 1, "Das Layout braucht genau ein S"
     return rows
 
 
@@ -82,7 +83,11 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def value_iteration(layout: str, step_reward: float, gamma: float, tol: float = 1e-13) -> np.ndarray:
-    """Optimal action values ``Q* (S, 4)`` (read-only, cached); rows of terminal and wall cells are 0."""
+    """Optimal action values ``Q* (S, 4)`` (read-only, cached); rows of terminal cells are 0.
+
+    Infinite horizon: the time limit ``max_steps`` of an episode is not part of the model (a truncated
+    state is not terminal), so Q* is what Q-learning that bootstraps on truncation converges to.
+    """
     next_state, reward, terminal = transition_model(layout, step_reward)
     q = np.zeros(next_state.shape)
     for _ in range(100_000):
@@ -93,7 +98,7 @@ def value_iteration(layout: str, step_reward: float, gamma: float, tol: float = 
         if np.max(np.abs(new_q - q)) < tol:
             return _read_only(new_q)
         q = new_q
-    raise RuntimeError("value iteration did not converge")
+    raise RuntimeError("Value Iteration ist nicht konvergiert")
 
 
 def reachable_states(layout: str) -> list[int]:
@@ -161,26 +166,27 @@ def render_policy(layout: str, policy: np.ndarray, mark: int | None = None) -> s
 
 
 def describe_violations(q: np.ndarray, case: WorldCase, violations: list[Violation], reveal: bool) -> str:
-    """Student-facing message; with ``reveal=False`` (hidden worlds) no layout and no optimal actions."""
+    """Student-facing message (German); with ``reveal=False`` (hidden worlds) no layout and no optimal actions."""
     v = violations[0]
     n_checked = len(reachable_states(case.layout))
     head = (
-        f"The greedy policy of your Q (argmax per row) is not optimal in {len(violations)} of "
-        f"{n_checked} reachable states of world '{case.name}'. First: state {v.state} "
-        f"(row {v.row}, column {v.col}): your greedy action is {v.action} ({ACTION_NAMES[v.action]})"
+        f"Die gierige Politik Ihres Q (argmax je Zeile) ist in {len(violations)} von {n_checked} erreichbaren "
+        f"Zuständen der Welt '{case.name}' nicht optimal. Zuerst: Zustand {v.state} (Zeile {v.row}, Spalte "
+        f"{v.col}): Ihre gierige Aktion ist {v.action} ({ACTION_NAMES[v.action]})"
     )
     hint = (
-        "\nCheck the update target r + gamma * max_a' Q[s_next, a'] (0 after a terminal step), "
-        "that you continue from s_next, and that exploration is epsilon-greedy."
+        "\nPrüfen Sie das Ziel r + gamma * max_a' Q[s_next, a'] (nur r nach terminated=True, nach "
+        "truncated=True wird weiter gebootstrappt), dass Sie im Folgezustand s_next weitermachen und dass die "
+        "Exploration epsilon-greedy ist."
     )
     if not reveal:
-        return head + " (hidden world)." + hint
-    optimal = " or ".join(f"{a} ({ACTION_NAMES[a]})" for a in v.optimal)
+        return head + " (verborgene Welt)." + hint
+    optimal = " oder ".join(f"{a} ({ACTION_NAMES[a]})" for a in v.optimal)
     greedy = np.argmax(q, axis=1)
     grid = render_policy(case.layout, greedy, mark=v.state)
     return (
-        f"{head}, optimal is {optimal}.\n"
-        f"Your greedy policy (S start, G goal, X pit, # wall; [ ] marks the state):\n{grid}" + hint
+        f"{head}, optimal ist {optimal}.\n"
+        f"Ihre gierige Politik (S Start, G Ziel, X Falle, # Wand; [ ] markiert den Zustand):\n{grid}" + hint
     )
 
 
@@ -212,6 +218,25 @@ PUBLIC_WORLDS: tuple[WorldCase, ...] = (
         ...#G
     """, step_reward=0.0, gamma=0.9, max_steps=100, episodes=800, alpha=0.5, epsilon=0.5),
 )
+
+
+def symmetric_layout(layout: str, k: int) -> str:
+    """The layout turned by ``k % 4`` quarter turns and, for ``k >= 4``, mirrored left-right.
+
+    ``k`` in 0..7 gives the 8 symmetries of the grid; the optimal policy is the same up to renaming the
+    directions. The episodes Q-learning needs are not: a zero Q-table makes "up" (the first index) the
+    greedy action everywhere, so a turned world is explored differently. The hidden tests use only
+    k = 0 and the left-right mirror k = 4 (which keeps "up" first), with measured budgets.
+    """
+    grid = np.rot90(np.array([list(row) for row in parse_layout(layout)]), k % 4)
+    if k >= 4:
+        grid = grid[:, ::-1]
+    return "\n".join("".join(row) for row in grid)
+
+
+def symmetric_case(case: WorldCase, k: int) -> WorldCase:
+    """``case`` with its layout turned/mirrored by symmetry ``k`` (see symmetric_layout); same settings."""
+    return dataclasses.replace(case, layout=symmetric_layout(case.layout, k))
 
 
 def precompute(worlds: tuple[WorldCase, ...]) -> None:

@@ -38,8 +38,11 @@ import numpy as np
 
 Cell = tuple[int, int]
 
-#: Direction names in the exercise's order.
-DIRECTIONS: tuple[str, ...] = ("up", "right", "left", "down")
+#: Direction names in the exercise's order, as students read them.
+DIRECTIONS: tuple[str, ...] = ("oben", "rechts", "links", "unten")
+#: The maze families (Maze.kind) as students read them.
+KIND_NAMES: dict[str, str] = {"hand-drawn": "gezeichnet", "random corridor": "zufälliger Gang", "spiral": "Spirale",
+                              "zig-zag": "Zickzack"}
 #: (row, col) offset of each direction, same order as DIRECTIONS.
 OFFSETS: tuple[Cell, ...] = ((-1, 0), (0, 1), (0, -1), (1, 0))
 #: Arrow drawn for a move in each direction.
@@ -101,7 +104,7 @@ def direction_between(a: Cell, b: Cell) -> int:
     """Index of the direction that moves from cell a to the adjacent cell b."""
     offset = (b[0] - a[0], b[1] - a[1])
     if offset not in OFFSETS:
-        raise ValueError(f"cells {a} and {b} are not 4-adjacent")
+        raise ValueError(f"Die Zellen {a} und {b} sind keine Nachbarn (oben, unten, links, rechts).")
     return OFFSETS.index(offset)
 
 
@@ -115,11 +118,11 @@ def check_corridor(cells: tuple[Cell, ...] | list[Cell]) -> None:
     """Raise ValueError unless cells form a valid maze (see module docstring)."""
     cells = [tuple(c) for c in cells]
     if len(cells) < 2:
-        raise ValueError("a maze needs at least two cells (n >= 1)")
+        raise ValueError("Ein Labyrinth braucht mindestens zwei Zellen (n >= 1).")
     index = {}
     for i, cell in enumerate(cells):
         if cell in index:
-            raise ValueError(f"cell {cell} occurs twice (p_{index[cell]} and p_{i})")
+            raise ValueError(f"Die Zelle {cell} kommt doppelt vor (p_{index[cell]} und p_{i}).")
         index[cell] = i
     for i, (a, b) in enumerate(zip(cells, cells[1:])):
         direction_between(a, b)  # raises if not adjacent
@@ -127,11 +130,10 @@ def check_corridor(cells: tuple[Cell, ...] | list[Cell]) -> None:
         for d in range(4):
             j = index.get(step_cell(cell, d))
             if j is not None and abs(i - j) != 1:
-                raise ValueError(
-                    f"p_{i} = {cell} and p_{j} = {cells[j]} are adjacent but not consecutive"
-                )
+                raise ValueError(f"p_{i} = {cell} und p_{j} = {cells[j]} sind benachbart, folgen aber nicht "
+                                 "aufeinander (zwischen Gangstücken muss eine Wand sein).")
     if direction_between(cells[0], cells[1]) == DOWN:
-        raise ValueError("p_1 lies below p_0: the agent must enter moving up, right or left")
+        raise ValueError("p_1 liegt unterhalb von p_0: Der Agent betritt das Labyrinth nach oben, rechts oder links.")
 
 
 def neighbours(path: set[Cell], cell: Cell) -> np.ndarray:
@@ -286,38 +288,43 @@ def render(maze: Maze, outcome: Outcome | None = None) -> str:
     r0, r1 = min(r for r, _ in cells) - 1, max(r for r, _ in cells) + 1
     c0, c1 = min(c for _, c in cells) - 1, max(c for _, c in cells) + 1
     width = max(len(str(r0)), len(str(r1)))
-    lines = [" " * (width + 1) + "".join(str(c % 10) for c in range(c0, c1 + 1)) + "   (column mod 10)"]
+    lines = [" " * (width + 1) + "".join(str(c % 10) for c in range(c0, c1 + 1)) + "   (Spalte mod 10)"]
     for r in range(r0, r1 + 1):
         lines.append(f"{r:>{width}} " + "".join(marks.get((r, c), "#") for c in range(c0, c1 + 1)))
     return "\n".join(lines)
 
 
 def describe_failure(maze: Maze, outcome: Outcome, draw: bool = True) -> str:
-    """Student-facing explanation of a failed maze (step, cell, taken, expected)."""
+    """Student-facing explanation of a failed maze (step, cell, taken, expected), in German."""
     t = outcome.step
     cell = maze.cells[t]
     expected = DIRECTIONS[outcome.expected]
-    head = f"maze '{maze.name}' ({plural(maze.steps, 'step')}): failed at step t = {t}, "
-    head += f"agent at cell (row {cell[0]}, col {cell[1]})"
-    h = np.array2string(outcome.h, precision=4, separator=", ")
+    head = f"Labyrinth „{maze.name}“ ({plural(maze.steps, 'Schritt', 'Schritte')}): gescheitert bei Schritt t = {t}, "
+    head += f"Agent in Zelle (Zeile {cell[0]}, Spalte {cell[1]})"
+    h = fmt_vector(outcome.h)
     if outcome.kind == "tie":
-        names = " and ".join(DIRECTIONS[i] for i in outcome.tied)
-        what = (f"argmax(h_{t + 1}) is not unique: h_{t + 1} = {h} has the same maximum "
-                f"for {names}; the corridor continues {expected}.")
+        names = " und ".join(DIRECTIONS[i] for i in outcome.tied)
+        what = (f"argmax(h_{t + 1}) ist nicht eindeutig: h_{t + 1} = {h} hat dasselbe Maximum "
+                f"für {names}; der Gang geht nach {expected} weiter.")
     elif outcome.kind == "not finite":
-        what = (f"h_{t + 1} = {h} contains NaN or inf (overflow?); "
-                f"the corridor continues {expected}.")
+        what = (f"h_{t + 1} = {h} enthält NaN oder inf (Überlauf?); "
+                f"der Gang geht nach {expected} weiter.")
     else:
         taken = DIRECTIONS[outcome.taken]
         back = t > 0 and outcome.taken == OPPOSITE[maze.moves()[t - 1]]
-        what = (f"the agent moved {taken}"
-                + (" (back where it came from)" if back else " (into a wall)")
-                + f", expected {expected}; h_{t + 1} = {h}.")
+        what = (f"Der Agent ging nach {taken}"
+                + (" (zurück, woher er kam)" if back else " (in eine Wand)")
+                + f", erwartet war nach {expected}; h_{t + 1} = {h}.")
     text = head + ":\n  " + what
     if draw:
         text += "\n" + _indent(render(maze, outcome), "    ")
-        text += "\n    (arrows: moves made, '?': where it failed, 'X': cell it moved into)"
+        text += "\n    (Pfeile: gemachte Schritte, '?': hier gescheitert, 'X': Zelle, in die der Agent ging)"
     return text
+
+
+def fmt_vector(h: np.ndarray) -> str:
+    """A state vector as plain numbers with 4 significant digits: [1, -0.5, 0, 2]."""
+    return "[" + ", ".join(f"{float(v):.4g}" for v in h) + "]"
 
 
 #: dtypes accepted for the weights (converted to float64 before simulating).
@@ -329,26 +336,35 @@ def validate_weights(value: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Check what ``rnn_weights()`` returned and convert it to float64 arrays.
 
     Expects a tuple (or list) ``(W, U, b)`` of real NumPy arrays of shapes
-    (4, 4), (4, 4), (4,) with finite entries; raises AssertionError with a
-    message for the student otherwise.
+    (4, 4), (4, 4) and (4,) with finite entries; b may also be the column
+    vector (4, 1) of the task's R^{4x1} (it is flattened to (4,)). Raises
+    CheckFailed (an AssertionError) with a message for the student otherwise.
     """
-    from grader.checks import describe, expect_array  # trusted side only
+    from grader.checks import CheckFailed, describe, expect_array  # trusted side only
 
     if not isinstance(value, (tuple, list)) or len(value) != 3:
-        count = f" with {len(value)} entries" if isinstance(value, (tuple, list)) else ""
-        raise AssertionError(f"rnn_weights() returned {describe(value)}{count}, "
-                             "expected a tuple (W, U, b) of three NumPy arrays.")
+        count = f" mit {len(value)} Einträgen" if isinstance(value, (tuple, list)) else ""
+        raise CheckFailed(f"rnn_weights() lieferte {describe(value)}{count}, erwartet war ein Tupel (W, U, b) aus "
+                          "drei NumPy-Arrays.", cause="type")
     arrays = []
     for name, shape, array in zip(("W", "U", "b"), ((4, 4), (4, 4), (4,)), value):
-        checked = expect_array(array, shape=shape, what=f"{name} (returned by rnn_weights())",
-                               dtypes=WEIGHT_DTYPES)
-        arrays.append(checked.astype(np.float64))
+        if name == "b" and isinstance(array, np.ndarray) and array.shape == (4, 1):
+            shape = (4, 1)  # the column vector b in R^{4x1} is the same bias
+        try:
+            checked = expect_array(array, shape=shape, what=f"{name} (von rnn_weights() geliefert)",
+                                   dtypes=WEIGHT_DTYPES)
+        except CheckFailed as exc:
+            if name == "b" and exc.cause == "shape":
+                raise CheckFailed(f"{exc} Für b sind die Formen (4,) und (4, 1) erlaubt.", cause="shape") from None
+            raise
+        arrays.append(checked.astype(np.float64).reshape(shape[0], -1)[:, 0] if name == "b" else
+                      checked.astype(np.float64))
     return arrays[0], arrays[1], arrays[2]
 
 
-def plural(count: int, word: str) -> str:
-    """'1 step', '2 steps'."""
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def plural(count: int, one: str, other: str) -> str:
+    """'1 Schritt', '2 Schritte'."""
+    return f"{count} {one if count == 1 else other}"
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -376,25 +392,26 @@ def parse_maze(text: str, name: str) -> Maze:
             if ch == "E":
                 exit_ = (r, c)
     if start is None or exit_ is None:
-        raise ValueError(f"maze {name!r} needs an 'S' and an 'E'")
+        raise ValueError(f"Das Labyrinth „{name}“ braucht ein 'S' und ein 'E'.")
     cells = [start]
     previous = None
     while cells[-1] != exit_:
         options = [step_cell(cells[-1], d) for d in range(4)]
         options = [c for c in options if c in open_cells and c != previous]
         if len(options) != 1:
-            raise ValueError(f"maze {name!r} is not a single corridor at {cells[-1]}")
+            raise ValueError(f"Das Labyrinth „{name}“ ist bei {cells[-1]} kein einzelner Gang (Abzweigung oder "
+                             "Sackgasse).")
         previous = cells[-1]
         cells.append(options[0])
     if len(cells) != len(open_cells):
-        raise ValueError(f"maze {name!r} has corridor cells off the path")
+        raise ValueError(f"Das Labyrinth „{name}“ hat Gangzellen, die nicht auf dem Weg von S nach E liegen.")
     check_corridor(cells)
     return Maze(name, tuple(cells))
 
 
 _PUBLIC_DRAWINGS: dict[str, str] = {
     # One step up: the smallest maze (n = 1).
-    "one step": """
+    "ein Schritt": """
         ###
         #E#
         #S#
@@ -402,7 +419,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
     """,
     # Up, then right: the answer W = I, U = -P, b = 0 ties at its second
     # step (t = 1: h_2 = e_up + e_right).
-    "corner": """
+    "Ecke": """
         #####
         ###E#
         #...#
@@ -410,7 +427,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         #####
     """,
     # Enters to the right: a long straight run, then a left turn.
-    "hook": """
+    "Haken": """
         ########
         ######E#
         ######.#
@@ -418,7 +435,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         ########
     """,
     # Enters to the left and winds back and forth upwards.
-    "switchback": """
+    "Kehre": """
         ########
         #E.....#
         ######.#
@@ -428,7 +445,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         ########
     """,
     # Staircase up and to the right: a turn at every step.
-    "staircase": """
+    "Treppe": """
         ########
         #####.E#
         ####..##
@@ -438,7 +455,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         ########
     """,
     # Serpentine: long straight runs in both horizontal directions.
-    "serpentine": """
+    "Serpentine": """
         #########
         #E......#
         #######.#
@@ -450,7 +467,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         #########
     """,
     # Spiral inwards, clockwise: every turn to the right.
-    "spiral in": """
+    "Spirale nach innen": """
         #########
         #.......#
         #.#####.#
@@ -462,7 +479,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         #########
     """,
     # Spiral outwards, counter-clockwise: every turn to the left.
-    "spiral out": """
+    "Spirale nach außen": """
         ###########
         #E........#
         #########.#
@@ -477,7 +494,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         ###########
     """,
     # Zig-zag: runs up and down, joined by short runs to the left.
-    "zigzag": """
+    "Zickzack": """
         ###########
         #E#...#...#
         #.#.#.#.#.#
@@ -486,7 +503,7 @@ _PUBLIC_DRAWINGS: dict[str, str] = {
         ###########
     """,
     # A long winding corridor with turns in all directions.
-    "winding": """
+    "gewunden": """
         ##############
         #E#....#.....#
         #.#.##.#.###.#

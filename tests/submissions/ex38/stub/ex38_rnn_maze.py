@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+UP, RIGHT, LEFT, DOWN = 0, 1, 2, 3  # direction indices, usable as W[DOWN, UP] etc.
+
 
 def rnn_weights() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (W, U, b) with shapes (4, 4), (4, 4), (4,)."""
+    """Return (W, U, b) with shapes (4, 4), (4, 4), (4,); b may also be the column vector (4, 1)."""
     # TODO: choose W, U and b so that the agent follows every corridor.
-    raise NotImplementedError("rnn_weights is not implemented yet (Aufgabe 38)")
+    raise NotImplementedError("rnn_weights ist noch nicht implementiert (Aufgabe 38)")

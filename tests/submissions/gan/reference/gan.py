@@ -25,10 +25,15 @@ def gan_value(d_real: np.ndarray, d_fake: np.ndarray) -> float:
     return float(np.mean(np.log(d_real)) + np.mean(np.log1p(-d_fake)))
 
 
-def _kl(p: np.ndarray, m: np.ndarray, dx: float) -> float:
-    """KL(p || m) on a grid; terms with p = 0 contribute 0 (m > 0 wherever p > 0)."""
+def _kl_to_mixture(p: np.ndarray, q: np.ndarray, dx: float) -> float:
+    """KL(p || m) with m = (p + q) / 2 on a grid; terms with p = 0 contribute 0.
+
+    log(p / m) is computed as log(2p / (p + q)): p + q >= p > 0 wherever p > 0,
+    so the ratio stays finite even for the tiniest p, where 0.5 * (p + q)
+    could round to 0.
+    """
     mask = p > 0
-    return float(np.sum(p[mask] * np.log(p[mask] / m[mask])) * dx)
+    return float(np.sum(p[mask] * np.log(2 * p[mask] / (p[mask] + q[mask]))) * dx)
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
@@ -36,8 +41,7 @@ def js_divergence(p: np.ndarray, q: np.ndarray, dx: float) -> float:
 
     JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m) with m = (p + q) / 2.
     """
-    m = 0.5 * (p + q)
-    return 0.5 * _kl(p, m, dx) + 0.5 * _kl(q, m, dx)
+    return 0.5 * _kl_to_mixture(p, q, dx) + 0.5 * _kl_to_mixture(q, p, dx)
 
 
 def wgan_critic_loss(critic_real: np.ndarray, critic_fake: np.ndarray) -> float:

@@ -73,11 +73,11 @@ def q_learning(env, episodes: int, alpha: float, gamma: float, epsilon: float,
     """Tabular Q-learning written out inline (does not use the functions above)."""
     Q = np.zeros((env.n_states, env.n_actions))
     for _ in range(episodes):
-        s, done = env.reset(), False
-        while not done:
+        s, terminated, truncated = env.reset(), False, False
+        while not (terminated or truncated):
             a = int(rng.integers(env.n_actions)) if rng.random() < epsilon else int(np.argmax(Q[s]))
-            s_next, r, done = env.step(a)
-            target = r if done else r + gamma * np.max(Q[s_next])
+            s_next, r, terminated, truncated = env.step(a)
+            target = r if terminated else r + gamma * np.max(Q[s_next])
             Q[s, a] += alpha * (target - Q[s, a])
             s = s_next
     return Q

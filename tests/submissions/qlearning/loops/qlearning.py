@@ -80,10 +80,10 @@ def q_learning(env, episodes, alpha, gamma, epsilon, rng):
                 action = int(rng.integers(env.n_actions))
             else:
                 action = int(np.argmax(Q[state]))
-            next_state, reward, done = env.step(action)
-            target = reward if done else reward + gamma * np.max(Q[next_state])
-            Q[state, action] += alpha * (target - Q[state, action])
+            next_state, reward, terminated, truncated = env.step(action)
+            future = 0.0 if terminated else gamma * np.max(Q[next_state])    # a time-limit cut-off still has a future
+            Q[state, action] += alpha * (reward + future - Q[state, action])
             state = next_state
-            if done:
+            if terminated or truncated:
                 break
     return Q

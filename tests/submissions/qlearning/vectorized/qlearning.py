@@ -53,13 +53,13 @@ def q_learning(env, episodes, alpha, gamma, epsilon, rng):
     """Exploitation breaks ties at random (exploring untried actions); exploration is uniform."""
     Q = np.zeros((env.n_states, env.n_actions))
     for _ in range(episodes):
-        s, done = env.reset(), False
-        while not done:
+        s, over = env.reset(), False
+        while not over:
             if rng.random() < epsilon:
                 a = rng.integers(env.n_actions)
             else:
                 a = rng.choice(np.flatnonzero(Q[s] == Q[s].max()))
-            s2, r, done = env.step(int(a))
-            Q[s, a] += alpha * (r + (0.0 if done else gamma * Q[s2].max()) - Q[s, a])
-            s = s2
+            s2, r, terminal, cut_off = env.step(int(a))
+            Q[s, a] += alpha * (r + (0.0 if terminal else gamma * Q[s2].max()) - Q[s, a])
+            s, over = s2, terminal or cut_off
     return Q

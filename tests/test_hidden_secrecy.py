@@ -1,0 +1,240 @@
+"""Hidden tests reveal nothing: real malicious submissions, graded by `grade batch`, leak no hidden input.
+
+A submission may print what it receives, raise it in an exception, return
+it as a shape or a number, or stash it in a module global and print it in a
+later test. Students get feedback.md, feedback.html and results.json (here
+with hidden tests "visible" on Gradescope, the worst case); none of them may
+contain anything the submission saw in a hidden test. grading.json (staff
+only) keeps the full record under "staff": that is also where these tests
+read which hidden inputs the submission saw.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import MINI, ROOT, grade_sources
+from grader import batch, plugin
+from grader import course as course_mod
+from grader.reports import terminal
+
+REF_QL = (ROOT / "solutions" / "qlearning.py").read_text()
+REF_GAN = (ROOT / "solutions" / "gan.py").read_text()
+
+#: q_learning prints every world it is given and raises grid worlds of several rows (exception text).
+QL_PRINTER = REF_QL + '''
+
+_reference_q_learning = q_learning
+
+
+def q_learning(env, episodes, alpha, gamma, epsilon, rng):
+    rows = list(getattr(env, "rows", []) or [])
+    world = "WORLD<" + "|".join(rows) + ">"
+    print(world)
+    if len(rows) > 1:
+        raise ValueError(world)
+    return _reference_q_learning(env, episodes, alpha, gamma, epsilon, rng)
+'''
+
+#: Every gan function notes its inputs in a module global and prints all it ever saw; the
+#: functions leak through printed output, exception text, a returned shape and a returned number.
+GAN_STASHER = REF_GAN + '''
+
+_SEEN = []
+_reference = {name: globals()[name] for name in ("optimal_discriminator", "gan_value", "js_divergence",
+                                                  "wgan_critic_loss", "wgan_generator_loss", "clip_weights")}
+
+
+def _note(*arrays):
+    for a in arrays:
+        flat = np.asarray(a, dtype=float).ravel()
+        if flat.size:
+            _SEEN.append("IN<%.15g>" % flat[-1])
+    print(" ".join(_SEEN[-300:]))
+
+
+def _code(a):
+    return int(abs(float(np.asarray(a, dtype=float).ravel()[-1])) * 1e9) % 10**9 + 10**9
+
+
+def optimal_discriminator(p_data, p_g):
+    _note(p_data, p_g)
+    print("CODE<%d>" % _code(p_data))
+    return np.zeros((0, _code(p_data)))
+
+
+def gan_value(d_real, d_fake):
+    _note(d_real, d_fake)
+    raise RuntimeError(" ".join(_SEEN))
+
+
+def js_divergence(p, q, dx):
+    _note(p, q)
+    return " ".join(_SEEN[-50:])
+
+
+def wgan_critic_loss(critic_real, critic_fake):
+    _note(critic_real, critic_fake)
+    print("CODE<%d>" % _code(critic_real))
+    return float(_code(critic_real))
+
+
+def wgan_generator_loss(critic_fake):
+    _note(critic_fake)
+    return _reference["wgan_generator_loss"](critic_fake)
+
+
+def clip_weights(weights, c):
+    _note(*weights)
+    return _reference["clip_weights"](weights, c)
+'''
+
+TOKEN = re.compile(r"(WORLD|IN|CODE)<([^>]*)>")
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory) -> Path:
+    """`grade batch` of the two attackers with hidden tests visible on Gradescope (the worst case)."""
+    root = tmp_path_factory.mktemp("secrecy")
+    subs = root / "subs"
+    (subs / "ql_printer").mkdir(parents=True)
+    (subs / "ql_printer" / "qlearning.py").write_text(QL_PRINTER)
+    (subs / "gan_stasher").mkdir()
+    (subs / "gan_stasher" / "gan.py").write_text(GAN_STASHER)
+    out = root / "out"
+    counts = batch.run(course, subs, out, batch.BatchOptions(only=("qlearning", "gan"), jobs=1,
+                                                              hidden_visibility="visible"))
+    assert counts["graded"] == 2 and counts["errors"] == 0
+    return out
+
+
+def tokens(text: str) -> set[str]:
+    """Inputs the attacker printed that no other input shares by chance (worlds, random floats, codes)."""
+    return {value for kind, value in TOKEN.findall(text)
+            if (kind == "WORLD" and "|" in value) or len(set(re.sub(r"\D", "", value))) >= 4}
+
+
+def seen_in(record: dict, hidden: bool) -> set[str]:
+    """What the submission printed in hidden (staff part) or public tests (student part)."""
+    if hidden:
+        return {t for test in record["staff"]["tests"] if test["hidden"] for t in tokens(test.get("output", ""))}
+    return {t for ex in record["exercises"] for p in ex["parts"] for test in p["tests"] if not test["hidden"]
+            for t in tokens(test["output"])}
+
+
+def student_files(out: Path, student: str, record: dict) -> dict[str, str]:
+    files = {name: (out / student / name).read_text(encoding="utf-8")
+             for name in ("feedback.md", "feedback.html", "results.json")}
+    files["terminal"] = terminal.render(record)
+    return files
+
+
+@pytest.mark.parametrize("student, hidden_count", [("ql_printer", 3), ("gan_stasher", 20)])
+def test_nothing_seen_in_a_hidden_test_reaches_the_student(graded, student, hidden_count):
+    record = json.loads((graded / student / "grading.json").read_text(encoding="utf-8"))
+    hidden = seen_in(record, hidden=True)
+    public = seen_in(record, hidden=False)
+    # The attack works: staff see every hidden input it printed, students its public ones.
+    assert len(hidden) >= hidden_count, hidden
+    assert public
+    files = student_files(graded, student, record)
+    assert any(value in files["feedback.md"] for value in public)  # printed output does reach students
+    # Public tests all ran before any hidden one, in another sandbox: no stashed hidden input surfaces.
+    assert not hidden & public
+    for name, text in files.items():
+        leaked = [value for value in hidden if value in text]
+        assert not leaked, f"{name} shows hidden inputs: {leaked[:3]}"
+
+
+def test_hidden_failures_say_what_kind_and_keep_the_rest_for_staff(graded):
+    record = json.loads((graded / "gan_stasher" / "grading.json").read_text(encoding="utf-8"))
+    tests = [t for ex in record["exercises"] if ex["id"] == "gan" for p in ex["parts"] for t in p["tests"]]
+    hidden = [t for t in tests if t["hidden"]]
+    assert hidden and all(t["output"] == "" for t in hidden)
+    raised = [t for t in hidden if "gan_value" in t["name"]]
+    assert raised and all(t["message"].startswith(plugin.MESSAGES["hidden_exception"]) for t in raised)
+    staff = {t["id"]: t for t in record["staff"]["tests"]}
+    assert all("RuntimeError" in staff[t["id"]]["message"] for t in raised)
+    shape = [t for t in hidden if "optimal_discriminator" in t["name"]]
+    # The returned shape (0, code) is masked like every number: the message says a shape was wrong.
+    assert shape and all("(…, …)" in t["message"] and not re.search(r"\d", t["message"]) for t in shape)
+    defect = (plugin.MESSAGES["grader_defect"].split("{")[0], plugin.MESSAGES["grader_defect_hidden"])
+    assert not any(d in t["message"] for t in tests for d in defect)
+
+
+def test_hidden_inputs_are_drawn_per_student_and_reproduce(mini, tmp_path):
+    """The mini course's hidden test prints its input: other students see other inputs, a regrade the same."""
+    printer = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor", "    print('X<%.17g>' % x.ravel()[0])\n    return x * factor")
+
+    def hidden_output(student: str, folder: str) -> str:
+        result = grade_sources(mini, tmp_path / folder, {"alpha.py": printer}, ["alpha"], student=student)
+        [entry] = [t for t in result["staff"]["tests"] if t["hidden"] and "output" in t]
+        assert not any(t["output"] for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]
+                       if t["hidden"])
+        return entry["output"]
+
+    first = hidden_output("s0001", "a")
+    assert first.startswith("X<")
+    assert hidden_output("s0001", "b") == first
+    assert hidden_output("s0002", "c") != first
+
+
+def test_hidden_seed_refuses_import_time_use():
+    with pytest.raises(RuntimeError, match="outside a running test"):
+        plugin.hidden_seed("mazes")
+
+
+def test_redaction_masks_numbers_and_produced_strings():
+    text = "f(x) for x (3, 4) returned shape (0, 1234567890) and said 'SECRET-VALUE' (rtol=1e-06)"
+    redacted = plugin.redact_hidden(text, ["SECRET-VALUE", "ab"])
+    assert "SECRET-VALUE" not in redacted and not re.search(r"\d", redacted)
+    assert redacted.startswith("f(x) for x (…, …) returned shape (…, …)")
+
+
+def test_public_tests_run_first_in_their_own_sandbox(mini, tmp_path):
+    """A hidden input stashed in a module global never reaches a public test's output."""
+    stasher = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor",
+        "    _SEEN.append('X<%.17g>' % x.ravel()[0])\n    print(' '.join(_SEEN))\n    return x * factor * 0"
+    ) + "\n_SEEN = []\n"
+    result = grade_sources(mini, tmp_path, {"alpha.py": stasher}, ["alpha"], student="s0003")
+    tests = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]]
+    hidden_seen = {v for t in result["staff"]["tests"] if t["hidden"]
+                   for v in re.findall(r"X<[^>]*>", t.get("output", ""))}
+    public_seen = {v for t in tests if not t["hidden"] for v in re.findall(r"X<[^>]*>", t["output"])}
+    # Public tests ran first and the hidden ones in a fresh sandbox: neither saw the other's inputs.
+    assert hidden_seen and public_seen and not hidden_seen & public_seen
+    assert not any(v in t["output"] or v in t["message"] for t in tests for v in hidden_seen)
+
+
+def test_a_flood_of_returned_strings_cannot_smuggle_one_past_redaction(tmp_path):
+    """Past what a session keeps, hidden check messages fall back to a fixed sentence."""
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    (root / "autograder_tests" / "test_alpha_flood_hidden.py").write_text('''
+import pytest
+
+
+@pytest.mark.part("a")
+def test_flood_hidden(student, rng):
+    secret = "".join(chr(97 + int(d)) for d in rng.integers(26, size=12))   # letters: not masked as numbers
+    for _ in range(3):
+        junk = student.alpha.scale(secret, 1)
+    assert junk == secret, f"scale echoed {junk!r}"
+''')
+    flood = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor",
+        "    if isinstance(x, str):\n        return ['pad%d' % i for i in range(3000)] + ['LEAK' + x]\n"
+        "    return x * factor")
+    course = course_mod.load(root)
+    result = grade_sources(course, tmp_path / "sub", {"alpha.py": flood}, ["alpha"])
+    [test] = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]
+              if t["name"] == "test_flood_hidden"]
+    assert test["status"] == "failed" and test["message"] == plugin.MESSAGES["check_failed"]
+    [staff] = [t for t in result["staff"]["tests"] if t["id"] == test["id"]]
+    assert "LEAK" in staff["message"]

@@ -1,0 +1,231 @@
+"""No English sentence reaches a German course's student (issue 11, item 4).
+
+Every submission of the corpus (tests/submissions/*/*, suite "all") and every
+attack (tests/attacks/*, mini course) is graded once per session, in a batch
+with two workers, and its result is rendered the way students read it: the
+terminal (`grade ex41`), feedback.md, feedback.html and Gradescope's
+results.json. The tests fail on any line with a common English function word
+outside code (identifiers, code spans, tracebacks, the text of a Python
+exception the student's code raised, what the student's code printed).
+
+Failures are reported per origin: the engine (sandbox, timeouts, imports,
+reports: grader/) and, for check messages, the course test file that wrote
+them, so each author sees which of their sentences are still English.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from grader import batch, course as course_mod, i18n
+from grader.reports import feedback, gradescope, terminal
+
+SUBMISSIONS = ROOT / "tests" / "submissions"
+ATTACKS = ROOT / "tests" / "attacks"
+
+#: English function words and phrases that never occur in German prose.
+ENGLISH = re.compile(
+    r"\b(the|your|you|is|was|were|are|expected|returned|not implemented|of|did|does|should|must|which|"
+    r"this|that|has|have|been|than|when|because|could|would|into|only|got|please|check|wrong|instead|"
+    r"missing|called|found|there|these|those|its|it's|can't|cannot|doesn't|isn't|did not|does not|"
+    r"at least|at most|per cent|times|after|before)\b", re.I)
+#: Causes of engine messages (grader/errors.py); every other failed test's message comes from its test.
+ENGINE_CAUSES = {"import", "timeout", "crash", "exception", "not_implemented", "bad_return", "error"}
+
+_CODE_SPAN = re.compile(r"`+[^`]*`+")
+_PY_EXCEPTION = re.compile(r"\b[A-Z]\w*(Error|Exception|Exit|Interrupt|Warning|Iteration)\b:?[^\n]*")
+_CODE_TOKEN = re.compile(r"\S*[_.()\[\]{}=<>/\\|:'\"#*]\S*")
+
+
+def strip_code(line: str) -> str:
+    """A report line without what is code or comes verbatim from Python or the student."""
+    line = _CODE_SPAN.sub(" ", line)
+    line = _PY_EXCEPTION.sub(" ", line)
+    return _CODE_TOKEN.sub(" ", line)
+
+
+def english_lines(text: str) -> list[str]:
+    """Lines of ``text`` that read as English prose (tracebacks and printed output left out)."""
+    found = []
+    after_frame = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        code_line, after_frame = after_frame, line.startswith('File "')
+        if not line or after_frame or code_line or line.startswith("| "):
+            continue  # a traceback frame, the code line under it, or printed output
+        if ENGLISH.search(strip_code(line)):
+            found.append(line)
+    return found
+
+
+def _variants() -> list[tuple[str, Path]]:
+    out = []
+    for folder in sorted(p for p in SUBMISSIONS.glob("*/*") if (p / "expect.json").is_file()):
+        expect = json.loads((folder / "expect.json").read_text())
+        group = folder.parent.name
+        out.append((expect.get("exercise", group.split("_")[0] if group.startswith("ex") else group), folder))
+    return out
+
+
+def _batch(course: course_mod.Course, folders: dict[str, Path], ids: list[str], out: Path) -> dict[str, dict]:
+    """Grade ``folders`` (student name -> files) with two workers; their result documents."""
+    src = out / "src"
+    for name, folder in folders.items():
+        shutil.copytree(folder, src / name, ignore=shutil.ignore_patterns("expect.json", "verdict.json"))
+    batch.run(course, src, out / "out", batch.BatchOptions(jobs=2, only=tuple(ids), timeout=600))
+    results = {name: batch.load_record(out / "out", name) for name in folders}
+    missing = [name for name, result in results.items() if not result]
+    assert not missing, f"no grading record for {missing}"
+    return results
+
+
+def _without_student_output(result: dict) -> dict:
+    """What the student's code printed is theirs, not the grader's: left out of the scan."""
+    result = json.loads(json.dumps(result))
+    for ex in result.get("exercises", []):
+        for part in ex.get("parts", []):
+            for test in part.get("tests", []):
+                test["output"] = ""
+    return result
+
+
+def _origin(result: dict, line: str) -> str:
+    """Who wrote ``line``: the course test file of a check message, else the engine."""
+    for ex in result.get("exercises", []):
+        for part in ex.get("parts", []):
+            for test in part.get("tests", []):
+                message_lines = [m.strip()[:60] for m in (test.get("message") or "").splitlines() if m.strip()]
+                if test.get("status") != "passed" and any(m in line for m in message_lines):
+                    if test.get("cause") in ENGINE_CAUSES:
+                        return "engine (grader/)"
+                    return str(test.get("id", "")).split("::")[0]
+    return "engine (grader/reports)"
+
+
+def scan(results: dict[str, dict]) -> dict[str, dict[str, set[str]]]:
+    """origin -> English line -> the submissions it appeared in."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for name, result in results.items():
+        clean = _without_student_output(result)
+        texts = [terminal.render(clean), feedback.render_md(clean), feedback.render_html(clean),
+                 json.dumps(gradescope.to_results_json(clean), ensure_ascii=False, indent=1)
+                 .replace("\\n", "\n")]
+        for text in texts:
+            for line in english_lines(re.sub(r"<[^>]+>", " ", text)):
+                found[_origin(clean, line)][line].add(name)
+    return found
+
+
+def _report(found: dict[str, dict[str, set[str]]]) -> str:
+    lines = []
+    for origin in sorted(found):
+        lines.append(f"\n== {origin}: {len(found[origin])} English line(s)")
+        for line, names in sorted(found[origin].items())[:40]:
+            lines.append(f"   {line[:160]}   [{', '.join(sorted(names)[:3])}{' ...' if len(names) > 3 else ''}]")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def corpus_results(course, tmp_path_factory) -> dict[str, dict]:
+    i18n.set_language(course.language)
+    results: dict[str, dict] = {}
+    by_exercise: dict[str, dict[str, Path]] = defaultdict(dict)
+    for exercise, folder in _variants():
+        by_exercise[exercise][f"{folder.parent.name}-{folder.name}"] = folder
+    for exercise, folders in sorted(by_exercise.items()):
+        results.update(_batch(course, folders, [exercise], tmp_path_factory.mktemp(f"lang-{exercise}")))
+    return results
+
+
+@pytest.fixture(scope="session")
+def attack_results(mini, tmp_path_factory) -> dict[str, dict]:
+    from test_attacks_corpus import _prepare
+
+    out = tmp_path_factory.mktemp("lang-attacks")
+    staged = out / "staged"
+    output_dir = out / "output-stand-in"
+    output_dir.mkdir()
+    folders = {}
+    for attack in sorted(p.name for p in ATTACKS.iterdir() if (p / "verdict.json").is_file()):
+        if not json.loads((ATTACKS / attack / "verdict.json").read_text()).get("messages"):
+            continue  # an attack that costs nothing shows no message (test_attacks_corpus checks the points)
+        _prepare(attack, staged / attack, output_dir)
+        folders[attack] = staged / attack
+    return _batch(mini, folders, ["alpha", "beta"], out)
+
+
+def test_the_scan_finds_english_and_spares_code():
+    assert english_lines("Your code raised ValueError: the shapes differ") == ["Your code raised ValueError: the shapes differ"]
+    assert english_lines("Ihr Code löste ValueError: operands could not be broadcast aus") == []
+    assert english_lines("h_conv2d(image, kernel) ist falsch: `the_value` weicht ab.") == []
+    assert english_lines("total(x) did not finish within 3 s") != []
+    assert english_lines('  File "ex41_conv.py", line 3, in h_conv2d\n    return x if x is None else y') == []
+
+
+def test_the_scan_names_the_test_file_of_an_english_check_message():
+    def result(message: str, cause: str) -> dict:
+        test = {"id": "exercises/tests/test_ex41.py::test_x", "name": "test_x", "hidden": False, "score": 0.0,
+                "max_score": 1.0, "status": "failed", "message": message, "output": "Your output is not ours.",
+                "duration": 0.1, "cause": cause}
+        return {"schema": 1, "status": "graded", "suite": "public", "score": 0.0, "max_score": 1.0,
+                "exercises": [{"id": "ex41", "title": "Faltung", "status": "graded", "score": 0.0, "max_score": 1.0,
+                               "parts": [{"id": "a", "title": "h_conv2d", "score": 0.0, "max_score": 1.0,
+                                          "manual": False, "pending": False, "comment": "", "tests": [test]}]}]}
+
+    found = scan({"s1": result("h_conv2d returned the wrong values.", ""),
+                  "s2": result("h_conv2d(...) did not finish within 3 s.", "timeout"),
+                  "s3": result("h_conv2d ist falsch: erhalten 1, erwartet 2.", "")})
+    assert set(found) == {"exercises/tests/test_ex41.py", "engine (grader/)"}, dict(found)
+    assert "h_conv2d returned the wrong values." in found["exercises/tests/test_ex41.py"]
+    assert not any("s3" in names for lines in found.values() for names in lines.values())
+
+
+def test_german_course_engine_messages_are_german(corpus_results, attack_results):
+    found = scan({**corpus_results, **{f"attack:{k}": v for k, v in attack_results.items()}})
+    engine = {k: v for k, v in found.items() if k.startswith("engine")}
+    assert not engine, "English engine sentences reach students:" + _report(engine)
+
+
+def test_german_course_check_messages_are_german(corpus_results):
+    """Messages written by the course's tests (exercises/tests, autograder_tests), per test file."""
+    found = {k: v for k, v in scan(corpus_results).items() if not k.startswith("engine")}
+    assert not found, "English sentences in course test messages, per test file:" + _report(found)
+
+
+def test_mini_course_test_messages_are_german(attack_results):
+    found = {k: v for k, v in scan(attack_results).items() if not k.startswith("engine")}
+    assert not found, "English sentences in the mini course's test messages:" + _report(found)
+
+
+def test_stub_feedback_fits_on_one_screen(corpus_results):
+    """The stub's terminal report of ex41 is at most 40 lines (it was 104 failure cards)."""
+    stub = corpus_results["ex41-stub"]
+    text = terminal.render(stub)
+    assert len(text.splitlines()) <= 40, text
+    assert len(feedback.render_md(stub).splitlines()) <= 80
+
+
+def test_an_english_course_gets_english_reports_and_engine_messages():
+    """The catalogue is chosen by course.toml's language: the same result reads English for an "en" course."""
+    from grader.errors import StudentException, StudentTimeout
+
+    fixture = json.loads((ROOT / "tests" / "fixtures" / "lms" / "results" / "pending.json").read_text())
+    try:
+        i18n.set_language("en")
+        md, html = feedback.render_md(fixture), feedback.render_html(fixture)
+        text = terminal.render(fixture)
+        timeout = str(StudentTimeout("m.f(...)", 3))
+        stub = StudentException("NotImplementedError", "todo").student_message()
+    finally:
+        i18n.set_language("de")
+    assert md.startswith("# Feedback on your submission") and '<html lang="en">' in html
+    assert "Overview: points per exercise and part" in md and "up to 1 point from manual grading" in md
+    assert "Rückmeldung" not in md + html and "Summe" not in text and "Total:" in text
+    assert timeout.startswith("m.f(...) did not finish within 3 s") and stub == "Not implemented yet (todo)."
+    assert feedback.render_md(fixture).startswith("# Rückmeldung zur Abgabe")
