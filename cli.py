@@ -375,10 +375,15 @@ def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, l
             raise click.UsageError(str(exc)) from None
     _require_walls(course, allow=allow_unisolated)
     bar = _Progress()
+    from grader.reports.manual import ManualPointsError
+
     try:
         counts = batch.run(course, submissions, out, opts, progress=bar.update)
     except layouts.LayoutError as exc:
         raise click.ClickException(str(exc)) from None
+    except ManualPointsError as exc:
+        raise click.ClickException(f"{exc}\nThe graded records are kept in {out}: fix the file and run the same "
+                                   "command again (nothing is graded twice).") from None
     bar.close()
     click.echo(f"{counts['total']} submissions: {counts['graded']} graded, {counts['errors']} with errors, "
                f"{counts['skipped']} unchanged since the last run. "
@@ -419,9 +424,11 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, layout: str, lms_lang: str, m
     opts = batch.BatchOptions(layout=layout, lms_lang=lms_lang, manual_csv=manual_csv,
                               hidden_visibility=hidden_visibility, assignment_title=assignment_title,
                               assignment_id=assignment_id)
+    from grader.reports.manual import ManualPointsError
+
     try:
         counts = merge.merge(course, list(shards), out, opts, allow_missing=allow_missing)
-    except merge.MergeError as exc:
+    except (merge.MergeError, ManualPointsError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{counts['total']} students: {counts['merged']} records merged from {len(shards)} shard(s), "
                f"{counts['missing']} missing. Reports in {out}")

@@ -75,7 +75,8 @@ def write_record(out: Path, student: str, result: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{RECORD}.{os.getpid()}.tmp"
     data = json.dumps(result, ensure_ascii=False).encode("utf-8", "backslashreplace")
-    with open(tmp, "wb") as fh:
+    # 0600 like every file the batch writes (reports/_common.write_bytes_atomic): OUT is staff-only
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -99,7 +100,11 @@ def run(course: Course, source: Path, out: Path, opts: BatchOptions,
     for ex_id in ids:
         course.exercise(ex_id)
     expected = {f for ex_id in ids for f in course.exercise(ex_id).files + course.exercise(ex_id).extra_files}
-    out.mkdir(parents=True, exist_ok=True)
+    if opts.manual_csv:  # a malformed file is found now, not after hours of grading
+        from grader.reports import manual
+
+        manual.check_file(Path(opts.manual_csv))
+    out.mkdir(parents=True, mode=0o700, exist_ok=True)
     subs = layouts.read_submissions(source, opts.layout, out / ".work", expected)
     digest = suite_digest(course, ids)
     everyone = subs
@@ -294,7 +299,14 @@ def _grade_all_spawned(course: Course, todo: list, ids: list[str], out: Path, op
     done = 0
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_warm_worker,
                                                 initargs=(course, ids, tmp_root)) as pool:
-        futures = {pool.submit(_grade_one, course, sub, ids, out, opts, digest, mask): sub for sub in todo}
+        # The workers start (on submit) with Ctrl-C ignored, a disposition exec keeps: the terminal's
+        # SIGINT reaches the whole process group, and only this parent handles it (it stops the workers).
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+        try:
+            futures = {pool.submit(_grade_one, course, sub, ids, out, opts, digest, mask): sub for sub in todo}
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         for future in concurrent.futures.as_completed(futures):
             try:
                 future.result()
@@ -304,6 +316,12 @@ def _grade_all_spawned(course: Course, todo: list, ids: list[str], out: Path, op
             done += 1
             if progress:
                 progress(done, len(todo), counts)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _warm_worker(course: Course, ids: list[str], tmp_root: Path | None = None) -> None:

@@ -254,12 +254,15 @@ class StudentSession:
             self._saw(out)
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
-            for key in ("type", "message", "traceback"):
-                self._saw(err.get(key))
-            if err.get("type") == "BadReturn":
-                raise BadReturn(i18n.t("err.cannot_grade", what=what, detail=str(err.get("message", ""))[:2000]))
-            raise StudentException(str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
-                                   str(err.get("traceback", ""))[:4000])
+            # Remember the texts as they are passed on (cut to length): a 300-character type name
+            # remembered whole would not match its first 100 characters in a hidden test's message.
+            kind, text, trace = (str(err.get("type", "Error"))[:100], str(err.get("message", ""))[:2000],
+                                 str(err.get("traceback", ""))[:4000])
+            for piece in (kind, text, trace):
+                self._saw(piece)
+            if kind == "BadReturn":
+                raise BadReturn(i18n.t("err.cannot_grade", what=what, detail=text))
+            raise StudentException(kind, text, trace)
         self.replies += 1
         return self._wrap(reply.get("ok"))
 

@@ -343,3 +343,32 @@ def test_a_record_that_breaks_rendering_costs_only_its_row(tmp_path, mini, monke
         assert (tmp_path / sub.student / "feedback.md").is_file()
     assert "nicht Ihr Fehler" in (tmp_path / "s2" / "feedback.md").read_text(encoding="utf-8")
     assert "template bug" in (tmp_path / "batch.log").read_text(encoding="utf-8")
+
+
+def test_bad_manual_row_is_a_clean_error_before_grading(tmp_path):
+    """A manual points file with a non-number stops the batch at once, with the line, and no traceback."""
+    subs = tmp_path / "subs"
+    (subs / "s001").mkdir(parents=True)
+    for name, text in REF.items():
+        (subs / "s001" / name).write_text(text)
+    manual = tmp_path / "points.csv"
+    manual.write_text("student,part,points,comment\ns001,alpha.essay,viel,gut\n", encoding="utf-8")
+    proc = run_grade(["batch", str(subs), "-o", str(tmp_path / "out"), "--manual", str(manual)])
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "line 2" in proc.stderr and "'viel' is not a number" in proc.stderr
+    assert not list((tmp_path / "out").glob("*/grading.json")), "nothing was graded"
+
+
+def test_every_file_of_out_is_staff_only(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "s001").mkdir(parents=True)
+    for name, text in REF.items():
+        (subs / "s001" / name).write_text(text)
+    out = tmp_path / "out"
+    assert run_grade(["batch", str(subs), "-o", str(out)]).returncode == 0
+    files = [p for p in out.rglob("*") if p.is_file() and ".work" not in p.parts]
+    assert any(p.name == "grading.json" for p in files) and any(p.name == "grades.csv" for p in files)
+    loose = [f"{p.relative_to(out)} {oct(p.stat().st_mode & 0o777)}" for p in files if p.stat().st_mode & 0o077]
+    assert not loose, loose
+    assert out.stat().st_mode & 0o077 == 0

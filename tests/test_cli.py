@@ -184,3 +184,14 @@ def test_list_json_is_the_course_metadata(monkeypatch):
     ex41 = next(e for e in data if e["id"] == "ex41")
     assert ex41["extra_files"] == ["ex41_mnist_weights.npz"]
     assert sum(p["points"] for p in ex41["parts"]) == ex41["max_points"] == course.exercise("ex41").max_points
+
+
+def test_all_aligns_part_columns_and_shows_manual_points_apart(monkeypatch, tmp_path):
+    sub = tmp_path / "sub"
+    shutil.copytree(MINI / "solutions", sub)
+    result = invoke(["all", "--submission", str(sub)], MINI, monkeypatch)
+    rows = [line for line in result.output.splitlines() if " / " in line and not line.startswith("Gesamt")]
+    assert len(rows) >= 5
+    assert len({line.index(" / ") for line in rows}) == 1, "\n".join(rows)
+    total = next(line for line in result.output.splitlines() if line.startswith("Gesamt"))
+    assert "Gesamt: 3,5 / 3,5" in total and "bis zu 1 Punkt von Tutor*innen" in total

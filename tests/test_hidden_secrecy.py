@@ -238,3 +238,77 @@ def test_flood_hidden(student, rng):
     assert test["status"] == "failed" and test["message"] == plugin.MESSAGES["check_failed"]
     [staff] = [t for t in result["staff"]["tests"] if t["id"] == test["id"]]
     assert "LEAK" in staff["message"]
+
+
+def test_redaction_cuts_overlapping_and_short_pieces():
+    """A printed piece overlapping a name cannot shield the name; two-letter names are cut where they stand alone."""
+    text = "f(x) lieferte ein Objekt vom Typ ZzzSECRET, erwartet war ein Array."
+    redacted = plugin.redact_hidden(text, ["Objekt vom Typ Zzz", "ZzzSECRET"])
+    assert "SECRET" not in redacted and redacted == "f(x) lieferte ein …, erwartet war ein Array."
+    short = plugin.redact_hidden("ein Objekt vom Typ 不鎸, erwartet war a float", ["不鎸", "a"])
+    assert short == "ein Objekt vom Typ …, erwartet war … float"     # "a" only where it stands alone
+    assert plugin.redact_hidden("war ein Array", ["ar"]) == "war ein Array"
+
+
+def _letters(value: str) -> str:
+    """Digits of a printed float as letters (a-j), so number masking does not hide them."""
+    return "".join(chr(97 + int(c)) for c in value if c.isdigit())
+
+
+#: alpha.scale in the hidden test only (factor is not the public 2.5): returns an object whose class
+#: name carries the hidden input, shielded from redaction by a printed overlap, or only two letters long,
+#: or raises an exception whose class name is longer than the 100 characters the grader keeps.
+SMUGGLERS = {
+    "overlap": '''
+    if factor != 2.5:
+        name = "Zzz" + "".join(chr(97 + int(c)) for c in "%.8f" % abs(x.ravel()[0]) if c.isdigit())[:15]
+        print("ein Objekt vom Typ " + name[:3], end="")
+        return type(name, (), {})()
+''',
+    "two_letters": '''
+    if factor != 2.5:
+        code = int(abs(x.ravel()[0]) * 10**6) % 40000
+        return type(chr(0x4E00 + code // 200) + chr(0x4E00 + code % 200), (), {})()
+''',
+    "long_name": '''
+    if factor != 2.5:
+        name = "Zzz" + "".join(chr(97 + int(c)) for c in "%.8f" % abs(x.ravel()[0]) if c.isdigit()) + "Q" * 300
+        raise type(name, (Exception,), {})("x")
+''',
+}
+
+
+#: A hidden test that expects a ValueError: checks.raises names the exception that came instead.
+RAISES_HIDDEN = '''
+import pytest
+
+from grader.checks import raises
+
+
+@pytest.mark.part("a")
+def test_raises_hidden(student, rng):
+    with raises("ValueError", what="scale(x, factor)"):
+        student.alpha.scale(rng.standard_normal(3), 3.0)
+'''
+
+
+@pytest.mark.parametrize("trick", sorted(SMUGGLERS))
+def test_hidden_check_messages_resist_shielded_names(mini, tmp_path, trick):
+    """What the three smugglers encode reaches staff (the attack works) but never the student's message."""
+    course = mini
+    if trick == "long_name":
+        shutil.copytree(MINI, tmp_path / "course")
+        (tmp_path / "course" / "autograder_tests" / "test_alpha_raises_hidden.py").write_text(RAISES_HIDDEN)
+        course = course_mod.load(tmp_path / "course")
+    source = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor", SMUGGLERS[trick].strip("\n") + "\n    return x * factor")
+    result = grade_sources(course, tmp_path / "sub", {"alpha.py": source}, ["alpha"], student="s0004")
+    wanted = "test_raises_hidden" if trick == "long_name" else "test_scale_hidden"
+    [test] = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"] if t["name"] == wanted]
+    [staff] = [t for t in result["staff"]["tests"] if t["id"] == test["id"]]
+    assert test["status"] == "failed" and test["message"]
+    if trick == "two_letters":
+        secret = re.search(r"vom Typ (\S\S),", staff["message"]).group(1)
+    else:
+        secret = re.search(r"Zzz([a-j]{6,})", staff["message"]).group(1)
+    assert secret not in test["message"], test["message"]

@@ -1,8 +1,9 @@
 """No English sentence reaches a German course's student (issue 11, item 4).
 
-Every submission of the corpus (tests/submissions/*/*, suite "all") and every
-attack (tests/attacks/*, mini course) is graded once per session, in a batch
-with two workers, and its result is rendered the way students read it: the
+Every attack (tests/attacks/*, mini course) is graded once per session, in a
+batch with two workers; every submission of the corpus (tests/submissions/*/*,
+suite "all") is graded by tests/test_submissions.py, which scans it with the
+same `scan`. Each result is rendered the way students read it: the
 terminal (`grade ex41`), feedback.md, feedback.html and Gradescope's
 results.json. The tests fail on any line with a common English function word
 outside code (identifiers, code spans, tracebacks, the text of a Python
@@ -64,15 +65,6 @@ def english_lines(text: str) -> list[str]:
     return found
 
 
-def _variants() -> list[tuple[str, Path]]:
-    out = []
-    for folder in sorted(p for p in SUBMISSIONS.glob("*/*") if (p / "expect.json").is_file()):
-        expect = json.loads((folder / "expect.json").read_text())
-        group = folder.parent.name
-        out.append((expect.get("exercise", group.split("_")[0] if group.startswith("ex") else group), folder))
-    return out
-
-
 def _batch(course: course_mod.Course, folders: dict[str, Path], ids: list[str], out: Path) -> dict[str, dict]:
     """Grade ``folders`` (student name -> files) with two workers; their result documents."""
     src = out / "src"
@@ -132,18 +124,6 @@ def _report(found: dict[str, dict[str, set[str]]]) -> str:
 
 
 @pytest.fixture(scope="session")
-def corpus_results(course, tmp_path_factory) -> dict[str, dict]:
-    i18n.set_language(course.language)
-    results: dict[str, dict] = {}
-    by_exercise: dict[str, dict[str, Path]] = defaultdict(dict)
-    for exercise, folder in _variants():
-        by_exercise[exercise][f"{folder.parent.name}-{folder.name}"] = folder
-    for exercise, folders in sorted(by_exercise.items()):
-        results.update(_batch(course, folders, [exercise], tmp_path_factory.mktemp(f"lang-{exercise}")))
-    return results
-
-
-@pytest.fixture(scope="session")
 def attack_results(mini, tmp_path_factory) -> dict[str, dict]:
     from test_attacks_corpus import _prepare
 
@@ -186,16 +166,12 @@ def test_the_scan_names_the_test_file_of_an_english_check_message():
     assert not any("s3" in names for lines in found.values() for names in lines.values())
 
 
-def test_german_course_engine_messages_are_german(corpus_results, attack_results):
-    found = scan({**corpus_results, **{f"attack:{k}": v for k, v in attack_results.items()}})
+def test_german_course_engine_messages_are_german(attack_results):
+    """The engine's messages for every attack of the corpus (the submission corpus is scanned, message by
+    message, in tests/test_submissions.py, which grades every variant once for both checks)."""
+    found = scan({f"attack:{k}": v for k, v in attack_results.items()})
     engine = {k: v for k, v in found.items() if k.startswith("engine")}
     assert not engine, "English engine sentences reach students:" + _report(engine)
-
-
-def test_german_course_check_messages_are_german(corpus_results):
-    """Messages written by the course's tests (exercises/tests, autograder_tests), per test file."""
-    found = {k: v for k, v in scan(corpus_results).items() if not k.startswith("engine")}
-    assert not found, "English sentences in course test messages, per test file:" + _report(found)
 
 
 def test_mini_course_test_messages_are_german(attack_results):
@@ -203,9 +179,11 @@ def test_mini_course_test_messages_are_german(attack_results):
     assert not found, "English sentences in the mini course's test messages:" + _report(found)
 
 
-def test_stub_feedback_fits_on_one_screen(corpus_results):
+def test_stub_feedback_fits_on_one_screen(course):
     """The stub's terminal report of ex41 is at most 40 lines (it was 104 failure cards)."""
-    stub = corpus_results["ex41-stub"]
+    from grader import runner
+
+    stub = runner.grade(SUBMISSIONS / "ex41" / "stub", ["ex41"], suite="all", course=course)
     text = terminal.render(stub)
     assert len(text.splitlines()) <= 40, text
     assert len(feedback.render_md(stub).splitlines()) <= 80

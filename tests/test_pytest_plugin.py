@@ -10,6 +10,8 @@ import pytest
 from conftest import ROOT, part_scores
 from grader import runner
 
+pytestmark = pytest.mark.slow
+
 GAN = ["exercises/tests/test_gan.py", "autograder_tests/test_gan_hidden.py"]
 
 

@@ -14,6 +14,8 @@ import pytest
 from conftest import MINI
 from test_batch import make_dir_layout, run_grade
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 VOLATILE = ("created", "duration", "uid")  # when, how long, which sandbox uid
 

@@ -93,7 +93,7 @@ def test_each_call_sees_the_current_binding(session):
 
 def test_calling_a_data_attribute_as_a_method_says_so(session):
     box = session.module("beta", None).Box(1)
-    with pytest.raises(StudentException, match=r"size is not a function or method \(it is of type int\)"):
+    with pytest.raises(StudentException, match=r"size ist keine Funktion und keine Methode \(sondern vom Typ int\)"):
         box.size()
 
 

@@ -1,5 +1,8 @@
 """Grade every submission in tests/submissions/<exercise>/<variant>/ and check expect.json.
 
+Each grading is also rendered as the student reads it and scanned for English sentences
+(tests/test_language.py has the scanner): the course is German, so none may reach a student.
+
 expect.json: {"parts": {"a": 1.0, ...}, "messages": {"b": ["substring", ...]}}
 Exact points per listed part (public + hidden tests) and, per part, substrings
 (case-insensitive) that its failure messages must contain. A folder name like
@@ -14,6 +17,7 @@ import pytest
 
 from conftest import ROOT
 from grader import runner
+from test_language import _report, scan
 
 CORPUS = ROOT / "tests" / "submissions"
 
@@ -37,3 +41,6 @@ def test_submission_scores_as_expected(course, folder):
     for pid, needles in expect.get("messages", {}).items():
         for needle in needles:
             assert needle.lower() in messages[pid].lower(), f"part {pid}: {needle!r} not in:\n{messages[pid][:2000]}"
+    # the same grading, rendered as the student reads it (terminal, feedback.md/html, Gradescope): German only
+    found = scan({f"{folder.parent.name}/{folder.name}": result})
+    assert not found, "English sentences reach a student of this German course:" + _report(found)

@@ -135,6 +135,8 @@ MESSAGES: dict = {
     "report.up_to_points": {"one": "bis zu {n_text} Punkt", "other": "bis zu {n_text} Punkte"},
     "report.tests": {"one": "{n} Test", "other": "{n} Tests"},
     "report.total": "Gesamt: {score} / {max_score}",
+    "report.total_manual": {"one": " Punkte automatisch, dazu bis zu {points} Punkt von Tutor*innen (Freitext)",
+                            "other": " Punkte automatisch, dazu bis zu {points} Punkte von Tutor*innen (Freitext)"},
     "report.total_public": " (öffentliche Tests; verdeckte Tests kommen bei der Abgabe dazu)",
     "report.sum": "Summe",
     "report.pass": "OK",

@@ -123,6 +123,8 @@ MESSAGES: dict = {
     "report.up_to_points": {"one": "up to {n_text} point", "other": "up to {n_text} points"},
     "report.tests": {"one": "{n} test", "other": "{n} tests"},
     "report.total": "Total: {score} / {max_score}",
+    "report.total_manual": {"one": " automatic points, plus up to {points} point from tutors (free text)",
+                            "other": " automatic points, plus up to {points} points from tutors (free text)"},
     "report.total_public": " (public tests; hidden tests are added when you submit)",
     "report.sum": "Sum",
     "report.pass": "PASS",

@@ -48,6 +48,18 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
+def check_file(path: Path) -> None:
+    """Raise ManualPointsError now for a file whose header or points cannot be read at all."""
+    problems = []
+    for line, row in _read_rows(path):
+        try:
+            float(row.get("points", "").replace(",", "."))
+        except ValueError:
+            problems.append(f"line {line}: points {row.get('points', '')!r} is not a number")
+    if problems:
+        raise ManualPointsError(path, problems)
+
+
 def _round(value: float) -> float:
     return round(value + 0.0, 4)
 

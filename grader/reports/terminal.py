@@ -29,14 +29,20 @@ def render(result: dict, color: bool | None = None) -> str:
     lines: list[str] = []
     public = result.get("suite") == "public"
     views = F.views(result)
+    parts = [p for ex in result["exercises"] for p in ex["parts"]]
+    widths = (min(max([len(p["title"]) for p in parts] + [10]), 52),
+              max([len(p["id"]) for p in parts] + [len(t("report.sum")), 8]))
     for ex, view in zip(result["exercises"], views):
-        lines += _overview(ex, view, public)
+        lines += _overview(ex, view, public, widths)
     if any(v.has_findings or v.problem for v in views):
         lines.append(click.style(t("report.findings"), bold=True))
         for view in views:
             lines += findings_text(view, styled=True)
         lines.append("")
-    total = t("report.total", score=_pts(result["score"]), max_score=_pts(result["max_score"]))
+    pending = sum(float(p.get("max_score", 0) or 0) for p in parts if p.get("manual") and p.get("pending"))
+    total = t("report.total", score=_pts(result["score"]), max_score=_pts(result["max_score"] - pending))
+    if pending:
+        total += t("report.total_manual", points=_pts(pending), n=pending)
     if public:
         total += t("report.total_public")
     lines.append(click.style(total, bold=True))
@@ -46,13 +52,12 @@ def render(result: dict, color: bool | None = None) -> str:
     return "\n".join(lines)
 
 
-def _overview(ex: dict, view: F.ExerciseView, public: bool) -> list[str]:
-    """The exercise's parts table: points, OK/FEHLER and passed tests per part."""
+def _overview(ex: dict, view: F.ExerciseView, public: bool, widths: tuple[int, int]) -> list[str]:
+    """The exercise's parts table: points, OK/FEHLER and passed tests per part (columns shared by all)."""
     lines = [click.style(f"{ex['id']}  {ex['title']}", bold=True)]
     if view.problem:
         lines.append(f"  {view.problem}")
-    width = min(max([len(p["title"]) for p in ex["parts"]] + [10]), 52)
-    id_width = max([len(p["id"]) for p in ex["parts"]] + [len(t("report.sum")), 8])
+    width, id_width = widths
     for part in ex["parts"]:
         title = part["title"] if len(part["title"]) <= width else part["title"][: width - 1] + "…"
         points = f"{_pts(part['score']):>5} / {_pts(part['max_score']):<5}"
