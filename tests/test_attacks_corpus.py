@@ -37,6 +37,7 @@ import pytest
 
 from conftest import MINI, ROOT, part_messages, part_scores
 from grader import isolation, runner, zygote
+from test_language import _report, scan
 
 CORPUS = Path(__file__).resolve().parent / "attacks"
 ATTACKS = sorted(p.name for p in CORPUS.iterdir() if (p / "verdict.json").is_file())
@@ -146,6 +147,9 @@ def test_attack(attack, mini, reference, output_dir, tmp_path):
     everything = json.dumps(result)
     assert "LEAK" not in everything, [t["message"] for e in result["exercises"] for p in e["parts"]
                                       for t in p["tests"] if "LEAK" in t["message"]]
+    # what the student reads of this grading (terminal, feedback, Gradescope) is German only
+    found = scan({attack: result})
+    assert not found, "English sentences reach a student of this German course:" + _report(found)
     if "max_output_chars" in verdict:
         lengths = [len(t["output"]) for e in result["exercises"] for p in e["parts"] for t in p["tests"]]
         assert max(lengths) <= verdict["max_output_chars"], lengths

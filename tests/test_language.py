@@ -1,9 +1,9 @@
 """No English sentence reaches a German course's student (issue 11, item 4).
 
-Every attack (tests/attacks/*, mini course) is graded once per session, in a
-batch with two workers; every submission of the corpus (tests/submissions/*/*,
-suite "all") is graded by tests/test_submissions.py, which scans it with the
-same `scan`. Each result is rendered the way students read it: the
+Every submission of the corpus (tests/submissions/*/*, suite "all") is scanned
+by tests/test_submissions.py and every attack (tests/attacks/*, mini course,
+in every isolation mode) by tests/test_attacks_corpus.py, right after their
+grading, with `scan` from here. Each result is rendered the way students read it: the
 terminal (`grade ex41`), feedback.md, feedback.html and Gradescope's
 results.json. The tests fail on any line with a common English function word
 outside code (identifiers, code spans, tracebacks, the text of a Python
@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import defaultdict
-from pathlib import Path
-
-import pytest
 
 from conftest import ROOT
-from grader import batch, course as course_mod, i18n
+from grader import i18n
 from grader.reports import feedback, gradescope, terminal
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
-ATTACKS = ROOT / "tests" / "attacks"
 
 #: English function words and phrases that never occur in German prose.
 ENGLISH = re.compile(
@@ -63,18 +58,6 @@ def english_lines(text: str) -> list[str]:
         if ENGLISH.search(strip_code(line)):
             found.append(line)
     return found
-
-
-def _batch(course: course_mod.Course, folders: dict[str, Path], ids: list[str], out: Path) -> dict[str, dict]:
-    """Grade ``folders`` (student name -> files) with two workers; their result documents."""
-    src = out / "src"
-    for name, folder in folders.items():
-        shutil.copytree(folder, src / name, ignore=shutil.ignore_patterns("expect.json", "verdict.json"))
-    batch.run(course, src, out / "out", batch.BatchOptions(jobs=2, only=tuple(ids), timeout=600))
-    results = {name: batch.load_record(out / "out", name) for name in folders}
-    missing = [name for name, result in results.items() if not result]
-    assert not missing, f"no grading record for {missing}"
-    return results
 
 
 def _without_student_output(result: dict) -> dict:
@@ -123,23 +106,6 @@ def _report(found: dict[str, dict[str, set[str]]]) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="session")
-def attack_results(mini, tmp_path_factory) -> dict[str, dict]:
-    from test_attacks_corpus import _prepare
-
-    out = tmp_path_factory.mktemp("lang-attacks")
-    staged = out / "staged"
-    output_dir = out / "output-stand-in"
-    output_dir.mkdir()
-    folders = {}
-    for attack in sorted(p.name for p in ATTACKS.iterdir() if (p / "verdict.json").is_file()):
-        if not json.loads((ATTACKS / attack / "verdict.json").read_text()).get("messages"):
-            continue  # an attack that costs nothing shows no message (test_attacks_corpus checks the points)
-        _prepare(attack, staged / attack, output_dir)
-        folders[attack] = staged / attack
-    return _batch(mini, folders, ["alpha", "beta"], out)
-
-
 def test_the_scan_finds_english_and_spares_code():
     assert english_lines("Your code raised ValueError: the shapes differ") == ["Your code raised ValueError: the shapes differ"]
     assert english_lines("Ihr Code löste ValueError: operands could not be broadcast aus") == []
@@ -164,19 +130,6 @@ def test_the_scan_names_the_test_file_of_an_english_check_message():
     assert set(found) == {"exercises/tests/test_ex41.py", "engine (grader/)"}, dict(found)
     assert "h_conv2d returned the wrong values." in found["exercises/tests/test_ex41.py"]
     assert not any("s3" in names for lines in found.values() for names in lines.values())
-
-
-def test_german_course_engine_messages_are_german(attack_results):
-    """The engine's messages for every attack of the corpus (the submission corpus is scanned, message by
-    message, in tests/test_submissions.py, which grades every variant once for both checks)."""
-    found = scan({f"attack:{k}": v for k, v in attack_results.items()})
-    engine = {k: v for k, v in found.items() if k.startswith("engine")}
-    assert not engine, "English engine sentences reach students:" + _report(engine)
-
-
-def test_mini_course_test_messages_are_german(attack_results):
-    found = {k: v for k, v in scan(attack_results).items() if not k.startswith("engine")}
-    assert not found, "English sentences in the mini course's test messages:" + _report(found)
 
 
 def test_stub_feedback_fits_on_one_screen(course):
