@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import MINI, ROOT
@@ -22,13 +23,18 @@ GRADE = [sys.executable, "-c", "from cli import main; main()"]
 
 
 def _sandbox_processes() -> list[int]:
+    """Live processes of sandbox uids (zombies are already dead: only their exit status is left)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid >= 100000:
+                if os.stat(f"/proc/{entry}").st_uid < 100000:
+                    continue
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    state = fh.read().rsplit(b")", 1)[1].split()[0]
+                if state != b"Z":
                     pids.append(int(entry))
-            except OSError:
+            except (OSError, IndexError):
                 pass
     return pids
 
@@ -66,6 +72,9 @@ def test_attacks_and_honest_submissions_in_one_batch(mini, tmp_path):
         expected_alpha = sum(v for k, v in verdict["parts"].items() if k.startswith("alpha."))
         if "alpha.b" in verdict["parts"] and "alpha.a" in verdict["parts"]:
             assert float(rows[student]["alpha"]) == expected_alpha, (student, rows[student])
+    deadline = time.monotonic() + 5  # a killed process group may take a moment to disappear
+    while not set(_sandbox_processes()) <= before and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert set(_sandbox_processes()) <= before, "sandbox processes outlived the batch"
     assert set(glob.glob("/tmp/grade-sbx-*")) <= sbx_before, "sandbox folders left behind"
     assert not any(decoy.iterdir()), "an attack wrote into a folder outside its sandbox"

@@ -147,7 +147,12 @@ MESSAGES: dict = {
     "report.findings": "Befunde",
     "report.no_message": "(keine Meldung)",
     "report.your_output": "Ausgabe Ihres Codes:",
-    "report.sandbox_note": "Hinweis zur Sandbox: {notes}",
+    "report.sandbox_note": {"one": "Hinweis: Eine Schutzmaßnahme der Sandbox ist auf diesem Rechner nicht verfügbar "
+                                   "(`grade doctor` zeigt, welche). Das ändert an Ihren Punkten nichts; bewertet "
+                                   "wird die offizielle Abgabe.",
+                            "other": "Hinweis: {n} Schutzmaßnahmen der Sandbox sind auf diesem Rechner nicht "
+                                     "verfügbar (`grade doctor` zeigt, welche). Das ändert an Ihren Punkten nichts; "
+                                     "bewertet wird die offizielle Abgabe."},
     "report.not_implemented": "Noch nicht implementiert ({tests}).",
     "report.affects": {"one": "in {n} von {total} Tests; Meldung:",
                        "other": "in {n} von {total} Tests; erste Meldung:"},

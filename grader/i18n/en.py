@@ -135,7 +135,12 @@ MESSAGES: dict = {
     "report.findings": "Findings",
     "report.no_message": "(no message)",
     "report.your_output": "Output of your code:",
-    "report.sandbox_note": "Note on the sandbox: {notes}",
+    "report.sandbox_note": {"one": "Note: one protection of the sandbox is not available on this machine "
+                                   "(`grade doctor` shows which). It does not change your points; the official "
+                                   "submission is what counts.",
+                            "other": "Note: {n} protections of the sandbox are not available on this machine "
+                                     "(`grade doctor` shows which). They do not change your points; the official "
+                                     "submission is what counts."},
     "report.not_implemented": "Not implemented yet ({tests}).",
     "report.affects": {"one": "in {n} of {total} tests; message:",
                        "other": "in {n} of {total} tests; first message:"},

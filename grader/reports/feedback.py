@@ -10,6 +10,8 @@ still pending.
 
 from __future__ import annotations
 
+import functools
+
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,10 @@ from ._common import clean_data, error_reason, fmt_points, is_error, points_text
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
+@functools.lru_cache(maxsize=None)
 def _env(html: bool) -> jinja2.Environment:
+    """One environment per kind, so each template is compiled once per process, not once per student
+    (its filters look the language up when they run)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
         autoescape=html,
