@@ -242,9 +242,19 @@ class Cases:
                                  if reveal() else t("check.float_wrong_hidden", what=what))
         return self._add(ok, message, label, np.float64(got), np.float64(expected), mistakes, rtol, atol)
 
-    def fail(self, message: str, label: str = "") -> None:
-        """A case that failed for another reason (wrong type, exception): explains no mistake."""
-        self.cases.append(_Case(False, message, label, {}))
+    def fail(self, message: str, label: str = "", explained_by: Sequence[Mistake] = ()) -> None:
+        """A case that failed without values to compare (wrong type, an exception).
+
+        It explains no mistake but those in ``explained_by``: a mistake that shows as values on
+        some inputs and as an exception on others is named only if it predicts both.
+        """
+        for mistake in explained_by:
+            self.mistakes.setdefault(mistake.key, mistake)
+        self.cases.append(_Case(False, message, label, {m.key: True for m in explained_by}))
+
+    def passed(self, label: str = "") -> None:
+        """A case judged right by a check that is not a plain comparison."""
+        self.cases.append(_Case(True, "", label, {}))
 
     def _add(self, ok: bool, message: str, label: str, actual: np.ndarray, expected: np.ndarray,
              mistakes: Sequence[Mistake], rtol: float, atol: float) -> bool:

@@ -102,3 +102,22 @@ def test_catalogues_have_the_same_keys():
     for key, entry in i18n.catalogue("de").items():
         other = i18n.catalogue("en")[key]
         assert type(entry) is type(other), key
+
+
+def test_a_failed_case_without_values_explains_only_the_mistakes_it_names():
+    """A mistake that shows as values on one input and as an exception on another is named only if it
+    predicts both; a case judged right by another check keeps every mistake possible."""
+    m = Mistake("Kanäle nicht getauscht", np.array([-1.0]), id="channels")
+    named = Cases("f")
+    named.close(np.array([-1.0]), np.array([1.0]), mistakes=[m])
+    named.fail("ValueError: shapes", explained_by=[m])
+    named.passed()
+    with pytest.raises(CheckFailed) as info:
+        named.verdict()
+    assert info.value.mistake_id == "channels"
+    neutral = Cases("f")
+    neutral.close(np.array([-1.0]), np.array([1.0]), mistakes=[m])
+    neutral.fail("ValueError: shapes")
+    with pytest.raises(CheckFailed) as info:
+        neutral.verdict()
+    assert info.value.mistake is None

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from grader.checks import Cases, CheckFailed, Mistake, _Case, expect_array, fmt_num, reveal
+from grader.checks import Cases, CheckFailed, Mistake, expect_array, fmt_num, reveal
 from grader.errors import StudentException
 
 FLOAT64 = ("float64",)
@@ -184,27 +184,6 @@ def shp(shape: Sequence[int]) -> str:
     return fmt_num(tuple(int(s) for s in shape))
 
 
-class ConvCases(Cases):
-    """`Cases` in which a case may also be an exception that a known mistake explains.
-
-    Some mistakes show as values on some inputs and as an exception on others
-    (a rotated kernel whose channel axes were not swapped gives values when
-    C == O and a shape error when C != O). Such a mistake is named only if it
-    predicts the values where there are values and every exception.
-    """
-
-    def raised(self, message: str, *, label: str = "", explained_by: Sequence[Mistake] = ()) -> None:
-        for mistake in explained_by:
-            self.mistakes.setdefault(mistake.key, mistake)
-        met = {key: False for key in self.mistakes}
-        met.update({mistake.key: True for mistake in explained_by})
-        self.cases.append(_Case(False, message, label, met))
-
-    def passed(self, label: str = "") -> None:
-        """A case judged right by a check that is not a plain comparison."""
-        self.cases.append(_Case(True, "", label, {}))
-
-
 def shape_mistake(name: str, hint: str, shape: Sequence[int], actual: Any, id: str) -> Mistake | None:
     """A mistake known only by the shape it produces: it predicts whatever values come in that shape."""
     shape = tuple(int(s) for s in shape)
@@ -350,11 +329,11 @@ def _shapes(image: np.ndarray, kernel: np.ndarray, **more: np.ndarray) -> dict[s
     return {"image": image, "kernel": kernel, **more}
 
 
-def forward_cases(what: str = "h_conv2d(image, kernel)") -> ConvCases:
-    return ConvCases(what)
+def forward_cases(what: str = "h_conv2d(image, kernel)") -> Cases:
+    return Cases(what)
 
 
-def forward_case(cases: ConvCases, got: Any, image: np.ndarray, kernel: np.ndarray, *, label: str = "",
+def forward_case(cases: Cases, got: Any, image: np.ndarray, kernel: np.ndarray, *, label: str = "",
                  hint_suffix: str = "") -> None:
     """One case of part a: type, dtype and finiteness at once, then values (and shape) in the group."""
     float32_inputs = image.dtype == np.float32
@@ -381,8 +360,8 @@ class GradCases:
 
     def __init__(self, what: str = "h_conv2d_grad(image, kernel, grad_output)", source: str = "") -> None:
         self.what = what
-        self.image = ConvCases(f"grad_image von {what}{source}")
-        self.kernel = ConvCases(f"grad_kernel von {what}{source}")
+        self.image = Cases(f"grad_image von {what}{source}")
+        self.kernel = Cases(f"grad_kernel von {what}{source}")
 
     def __enter__(self) -> "GradCases":
         return self
@@ -455,7 +434,7 @@ def grad_case(cases: GradCases, student: Any, image: np.ndarray, kernel: np.ndar
         runs = student.run(drive_h_conv2d_grad, image, kernel, grad_output)
     except StudentException as exc:
         if C != O and exc.type in ("ValueError", "IndexError"):
-            cases.image.raised(student_error(exc), label=label, explained_by=[CHANNELS_NOT_SWAPPED])
+            cases.image.fail(student_error(exc), label=label, explained_by=[CHANNELS_NOT_SWAPPED])
             return
         raise
     if reference == "numeric":
@@ -599,9 +578,9 @@ class Conv2dCases:
     """Part c over several inputs: forward value and the two gradients, each one group."""
 
     def __init__(self) -> None:
-        self.forward = ConvCases(f"{CONV2D_WHAT}.data")
-        self.image = ConvCases(f"image.grad nach backward() durch {CONV2D_WHAT}")
-        self.kernel = ConvCases(f"kernel.grad nach backward() durch {CONV2D_WHAT}")
+        self.forward = Cases(f"{CONV2D_WHAT}.data")
+        self.image = Cases(f"image.grad nach backward() durch {CONV2D_WHAT}")
+        self.kernel = Cases(f"kernel.grad nach backward() durch {CONV2D_WHAT}")
 
     def __enter__(self) -> "Conv2dCases":
         return self
@@ -921,9 +900,9 @@ class ModuleCases:
     """Part d over several inputs: output, bias.grad, and the gradients of weight and x."""
 
     def __init__(self) -> None:
-        self.forward = ConvCases("Conv2D(...)(x)")
-        self.bias_grad = ConvCases("bias.grad nach backward() durch Conv2D(...)(x)")
-        self.grads = ConvCases("weight.grad und x.grad nach backward() durch Conv2D(...)(x)")
+        self.forward = Cases("Conv2D(...)(x)")
+        self.bias_grad = Cases("bias.grad nach backward() durch Conv2D(...)(x)")
+        self.grads = Cases("weight.grad und x.grad nach backward() durch Conv2D(...)(x)")
 
     def __enter__(self) -> "ModuleCases":
         return self
@@ -988,7 +967,7 @@ def _check_module_case(groups: ModuleCases, got: dict, case: ModuleCase, inputs:
             groups.forward.passed()
         elif run.get("type") == "error":
             broadcast = run["error"]["type"] == "ValueError" and "broadcast" in run["error"]["message"]
-            groups.forward.raised(f"{call} löste {error_text(run['error'])} aus.",
+            groups.forward.fail(f"{call} löste {error_text(run['error'])} aus.",
                                   explained_by=[BIAS_NO_RESHAPE]
                                   if broadcast and x.shape[3] - k + 1 != out_ch else [])
             continue
