@@ -11,7 +11,7 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2,<2.14"
 
 WORKDIR /course
-COPY pyproject.toml README.md cli.py course.toml ./
+COPY pyproject.toml README.md grader/cli.py course.toml ./
 COPY grader ./grader
 RUN pip install ".[staff]"
 COPY exercises ./exercises

@@ -11,23 +11,17 @@ default for tools and the project's own tests. Three families, as promised in th
 - spirals (square or rectangular, inwards or outwards, either orientation),
 - zig-zags (staircases, serpentines, square waves).
 
-Every maze is checked with ``support.maze.check_corridor`` and rotated or
+Every maze is checked with ``exercises.tests.support.maze.check_corridor`` and rotated or
 mirrored so that its first move is not down.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from pathlib import Path
 
 import numpy as np
 
-try:
-    from support.maze import DOWN, OFFSETS, Maze, MazeBatch, check_corridor, direction_between, step_cell
-except ImportError:  # run from the repository root (project tests, tools)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exercises" / "tests"))
-    from support.maze import DOWN, OFFSETS, Maze, MazeBatch, check_corridor, direction_between, step_cell
+from exercises.tests.support.maze import DOWN, OFFSETS, Maze, MazeBatch, check_corridor, direction_between, step_cell
 
 Cell = tuple[int, int]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_conv_shapes import OMITTED, POOL_NAMES, check_conv, check_pool, check_size, conv_inputs, read_only
+from exercises.tests.test_conv_shapes import (OMITTED, POOL_NAMES, check_conv, check_pool, check_size, conv_inputs,
+                                              read_only)
 
 
 def random_sizes(rng: np.random.Generator, count: int) -> list[tuple[int, int, int, int]]:

@@ -10,9 +10,10 @@ but never draw the maze or name the expected direction.
 
 import pytest
 
-import maze_generator
-from grader.checks import CheckFailed
-from support.maze import DIRECTIONS, KIND_NAMES, OPPOSITE, plural, prepare_batch, simulate_batch, validate_weights
+from autograder_tests import maze_generator
+from grader.trusted.checks import CheckFailed
+from exercises.tests.support.maze import (DIRECTIONS, KIND_NAMES, OPPOSITE, plural, prepare_batch, simulate_batch,
+                                          validate_weights)
 
 #: Failed mazes listed in the message.
 LISTED = 5

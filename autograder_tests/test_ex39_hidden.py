@@ -3,15 +3,15 @@
 Inputs come from the `rng` fixture (seeded with the course's secret seed),
 so hard-coding the public answers does not pay. The oracles and known
 mistakes are the public test module's; messages hide input and expected
-values (grader.checks does that for hidden tests).
+values (grader.trusted.checks does that for hidden tests).
 """
 
 import numpy as np
 import pytest
 
-from grader.checks import Cases, assert_close, expect_array
-from test_ex39 import (CLIP_WHAT, RegimeCases, check_clip, check_grad_full_case, grad_diag_mistakes, random_matrix,
-                       torch_grad_diag)
+from grader.trusted.checks import Cases, assert_close, expect_array
+from exercises.tests.test_ex39 import (CLIP_WHAT, RegimeCases, check_clip, check_grad_full_case, grad_diag_mistakes,
+                                       random_matrix, torch_grad_diag)
 
 
 @pytest.mark.part("grad_diag")

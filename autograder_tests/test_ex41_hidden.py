@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import pytest
 
-from support.conv_oracle import (ConvCase, Conv2dCases, GradCases, ModuleCase, check_conv2d_module, conv2d_case,
-                                 forward_case, forward_cases, grad_case, make_inputs, random_case)
+from exercises.tests.support.conv_oracle import (ConvCase, Conv2dCases, GradCases, ModuleCase, check_conv2d_module,
+                                                 conv2d_case, forward_case, forward_cases, grad_case, make_inputs,
+                                                 random_case)
 
 
 def _edge_cases(rng) -> list[ConvCase]:

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailed
-from test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, as_predict_input, check_labels, course_root,
-                             low_accuracy_advice, mnist_idx_module, percent)
+from grader.trusted.checks import CheckFailed
+from exercises.tests.test_ex41_mnist import (FULL_AT, ZERO_BELOW, accuracy_points, as_predict_input, check_labels,
+                                             course_root, low_accuracy_advice, mnist_idx_module, percent)
 
 CHUNK = 10_000           # images per predict call: the official test set in one call
 PREDICT_TIMEOUT = 120    # seconds per call (spec: predict on 10,000 images within 120 s)

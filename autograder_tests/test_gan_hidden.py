@@ -8,10 +8,10 @@ the public test module's; messages hide input and expected values.
 import numpy as np
 import pytest
 
-from grader.checks import assert_float_close
-from test_gan import (_densities_with_zeros, check_clip_weights, check_gan_value, check_one_js_divergence,
-                      check_optimal_discriminator, clip_case, gaussian_grid, wgan_critic_mistakes,
-                      wgan_generator_mistakes)
+from grader.trusted.checks import assert_float_close
+from exercises.tests.test_gan import (_densities_with_zeros, check_clip_weights, check_gan_value,
+                                      check_one_js_divergence, check_optimal_discriminator, clip_case, gaussian_grid,
+                                      wgan_critic_mistakes, wgan_generator_mistakes)
 
 
 @pytest.mark.part("optimal_discriminator")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_optim import check_schedule, check_steps, make_steps
+from exercises.tests.test_optim import check_schedule, check_steps, make_steps
 
 
 def shape(rng: np.random.Generator) -> tuple[int, ...]:

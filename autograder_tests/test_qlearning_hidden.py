@@ -18,9 +18,9 @@ values and do not draw the hidden worlds.
 import numpy as np
 import pytest
 
-from support.gridworld_oracle import WorldCase, precompute, symmetric_case
-from test_qlearning import (check_dqn_targets, check_epsilon_greedy, check_q_learning, check_q_update,
-                            check_replay_buffer, dqn_case, draw_episode_end_case)
+from exercises.tests.support.gridworld_oracle import WorldCase, precompute, symmetric_case
+from exercises.tests.test_qlearning import (check_dqn_targets, check_epsilon_greedy, check_q_learning, check_q_update,
+                                            check_replay_buffer, dqn_case, draw_episode_end_case)
 
 #: Episodes measured like PUBLIC_WORLDS' (1,900 seeds per world): estimated
 #: probability that a correct solution fails, with the last failure seen:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_regularization import (STOPPING_MISTAKES, check_dropout, check_dropout_mask, check_l2, check_stopping,
-                                 check_stopping_empty, dropout_case, l2_case, stopping_variant, unambiguous)
+from exercises.tests.test_regularization import (STOPPING_MISTAKES, check_dropout, check_dropout_mask, check_l2,
+                                                 check_stopping, check_stopping_empty, dropout_case, l2_case,
+                                                 stopping_variant, unambiguous)
 
 
 def far_p(rng: np.random.Generator) -> float:

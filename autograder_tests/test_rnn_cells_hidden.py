@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_rnn_cells import RnnCase, check_counts, check_gru_cell, check_lstm_cell, check_lstm_forward, make_case
+from exercises.tests.test_rnn_cells import (RnnCase, check_counts, check_gru_cell, check_lstm_cell, check_lstm_forward,
+                                            make_case)
 
 
 def sizes(rng: np.random.Generator) -> tuple[int, int, int]:

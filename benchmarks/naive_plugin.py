@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from grader import course as course_mod
-from grader.errors import ImportFailed, StudentException
+from grader.trusted.errors import ImportFailed, StudentException
 
 _COURSE = course_mod.load(Path(os.environ.get("NAIVE_COURSE", ".")))
 _SUBMISSION = Path(os.environ.get("NAIVE_SUBMISSION", ".")).resolve()

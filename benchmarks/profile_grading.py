@@ -33,23 +33,24 @@ sys.path[:0] = [str(ROOT)]
 
 
 def sandbox_steps(reps: int) -> dict:
-    """Replay sandbox.serve's start-up steps in forks of this (numpy-only) process; seconds per step."""
+    """Replay server.serve's start-up steps in forks of this (numpy-only) process; seconds per step."""
     import importlib
 
     import numpy  # noqa: F401
 
     from grader import course as course_mod
-    from grader import isolation, sandbox
-    from grader.plugin import GradingPlugin
+    from grader.sandbox import isolation
+    from grader.sandbox import server
+    from grader.trusted.plugin import GradingPlugin
 
     course = course_mod.load(ROOT)
-    config = GradingPlugin(course, ROOT)._sandbox_config(course.exercise("ex41"))
+    config = GradingPlugin(course, ROOT).sandbox_config(course.exercise("ex41"))
     steps: dict[str, list[float]] = {"fork": [], "enter": [], "preload_stdlib": [], "preload_course": [],
                                      "drop_privileges": [], "total": []}
     for _ in range(reps):
         workdir = tempfile.mkdtemp(prefix="bench-sbx-")
         spec = {"workdir": workdir, "course_paths": list(config.course_paths), "preload": list(config.preload),
-                "forbidden": list(config.forbidden), "mask": list(config.mask), "memory_mb": config.memory_mb,
+                "forbidden": list(config.forbidden), "hidden_paths": list(config.hidden_paths), "memory_mb": config.memory_mb,
                 "cpu_seconds": 60}
         r, w = os.pipe()
         t0 = time.perf_counter()
@@ -84,15 +85,15 @@ def sandbox_steps(reps: int) -> dict:
 def profile_grading(submission: Path, top: int) -> dict:
     """Grade ``submission`` in-process under cProfile, with timers around the engine's steps."""
     t0 = time.perf_counter()
-    from grader import runner
+    from grader.trusted import runner
 
     runner.prepare_trusted()
     trusted_start = time.perf_counter() - t0
 
     import pytest
 
-    from grader import student as student_mod
-    from grader import zygote
+    from grader.trusted import remote as student_mod
+    from grader.sandbox import zygote
 
     starts, spawns, marks = [], [], {}
     real_ensure, real_spawn, real_main = student_mod.StudentSession._ensure, zygote.Zygote.spawn, pytest.main
@@ -129,8 +130,8 @@ def profile_grading(submission: Path, top: int) -> dict:
     t1 = time.perf_counter()
     try:
         profiler.enable()
-        result = runner._grade_here(submission.resolve(), [e.id for e in runner.course_mod.load(ROOT).exercises],
-                                    "all", runner.course_mod.load(ROOT), {}, None, ())
+        course = runner.course_mod.load(ROOT)
+        result = runner.grade_in_process(course, runner.GradingRequest.for_course(course, submission, suite="all"))
         profiler.disable()
     finally:
         student_mod.StudentSession._ensure, zygote.Zygote.spawn, pytest.main = real_ensure, real_spawn, real_main

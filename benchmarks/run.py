@@ -37,7 +37,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import corpus  # noqa: E402
 import procmem  # noqa: E402
-from grader import course as course_mod  # noqa: E402
+from grader import course as course_mod # noqa: E402
 
 PY = sys.executable
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -69,7 +69,7 @@ def wait_for_content(course, minutes: float) -> list[str]:
 def run_ours(subs: Path, out: Path, jobs: int, only: list[str]) -> dict:
     if out.exists():
         shutil.rmtree(out)
-    cmd = [PY, str(ROOT / "cli.py"), "batch", str(subs), "-o", str(out), "--jobs", str(jobs)]
+    cmd = [PY, str(ROOT / "grader/cli.py"), "batch", str(subs), "-o", str(out), "--jobs", str(jobs)]
     if only:
         cmd += ["--only", ",".join(only)]
     load = procmem.load_average()
@@ -202,7 +202,7 @@ def course_copy(course, work: Path, exercise: str) -> Path:
 
 def run_cli_vs_import(course, work: Path, exercise: str, reps: int) -> dict:
     folder = course_copy(course, work, exercise)
-    grade_cmd = [PY, str(ROOT / "cli.py"), exercise]
+    grade_cmd = [PY, str(ROOT / "grader/cli.py"), exercise]
     bare_cmd = [PY, "-c", "import numpy, torch"]
     grade_t, bare_t, codes = [], [], []
     load = procmem.load_average()

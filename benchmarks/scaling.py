@@ -32,13 +32,13 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import corpus  # noqa: E402
 import procmem  # noqa: E402
-from grader import course as course_mod  # noqa: E402
+from grader import course as course_mod # noqa: E402
 from run import ENV, PY, log, machine  # noqa: E402
 
 
 def batch(subs: Path, out: Path, *extra: str) -> subprocess.Popen:
     shutil.rmtree(out, ignore_errors=True)
-    return subprocess.Popen([PY, str(ROOT / "cli.py"), "batch", str(subs), "-o", str(out), *extra], cwd=ROOT,
+    return subprocess.Popen([PY, str(ROOT / "grader/cli.py"), "batch", str(subs), "-o", str(out), *extra], cwd=ROOT,
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -75,7 +75,7 @@ def merge_time(records_from: Path, work: Path, count: int) -> float:
     manifest.update(shard="0/1", students=students, graded=students)
     (shard / "shard.json").write_text(json.dumps(manifest))
     start = time.monotonic()
-    proc = subprocess.run([PY, str(ROOT / "cli.py"), "merge", str(shard), "-o", str(work / "merged")], cwd=ROOT,
+    proc = subprocess.run([PY, str(ROOT / "grader/cli.py"), "merge", str(shard), "-o", str(work / "merged")], cwd=ROOT,
                           env=ENV, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         shard_wall = timed(batch(subs, work / "shard-0", "--shard", "0/2", "--jobs", "1"),
                            batch(subs, work / "shard-1", "--shard", "1/2", "--jobs", "1"))
         start = time.monotonic()
-        proc = subprocess.run([PY, str(ROOT / "cli.py"), "merge", str(work / "shard-0"), str(work / "shard-1"), "-o",
+        proc = subprocess.run([PY, str(ROOT / "grader/cli.py"), "merge", str(work / "shard-0"), str(work / "shard-1"), "-o",
                                str(work / "merged2")], cwd=ROOT, env=ENV, capture_output=True, text=True)
         merge_small = time.monotonic() - start
         assert proc.returncode == 0, proc.stderr

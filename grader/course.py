@@ -16,6 +16,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 COURSE_FILE = "course.toml"
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -114,6 +115,27 @@ class Course:
 
     def has_hidden_tests(self) -> bool:
         return any(self.test_files(ex.id, hidden=True) for ex in self.exercises)
+
+    def exercise_ids(self, only: Iterable[str] = ()) -> list[str]:
+        """``only`` checked against the course (KeyError for an unknown id), or every exercise id."""
+        ids = list(only) or [e.id for e in self.exercises]
+        for ex_id in ids:
+            self.exercise(ex_id)
+        return ids
+
+    def submission_files(self, exercise_ids: Iterable[str], extra: bool = True) -> list[str]:
+        """The files a submission of these exercises consists of (with ``extra_files`` such as weights)."""
+        names: list[str] = []
+        for ex_id in exercise_ids:
+            ex = self.exercise(ex_id)
+            names += [f for f in ex.files + (ex.extra_files if extra else ()) if f not in names]
+        return names
+
+    def suite_test_files(self, exercise_ids: Iterable[str], hidden: bool) -> list[Path]:
+        """The public test files of these exercises, followed by the hidden ones when ``hidden``."""
+        ids = list(exercise_ids)
+        public = [f for ex_id in ids for f in self.test_files(ex_id, hidden=False)]
+        return public + ([f for ex_id in ids for f in self.test_files(ex_id, hidden=True)] if hidden else [])
 
 
 def find_root(start: Path | None = None) -> Path:

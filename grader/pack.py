@@ -31,7 +31,7 @@ class PackError(Exception):
 
 def required_files(course: Course) -> list[str]:
     """Every file the course expects in a submission (code and extra files such as weights)."""
-    return sorted({n for ex in course.exercises for n in ex.files + ex.extra_files})
+    return sorted(course.submission_files(course.exercise_ids()))
 
 
 def student_files(course: Course, folder: Path) -> list[Path]:

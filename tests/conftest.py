@@ -9,8 +9,8 @@ import pytest
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy loads BLAS: threads oversubscribe 2 cores
 
-from grader import course as course_mod  # noqa: E402
-from grader import runner  # noqa: E402
+from grader import course as course_mod # noqa: E402
+from grader.trusted import runner # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).resolve().parent / "fixtures" / "minicourse"
@@ -18,7 +18,9 @@ MINI = Path(__file__).resolve().parent / "fixtures" / "minicourse"
 
 def pytest_configure(config: pytest.Config) -> None:
     runner.prepare_trusted()
-    for root in (ROOT, MINI):  # forked gradings then reuse the imported test modules
+    # Forked gradings then reuse the imported test modules. The course is warmed last, so its test
+    # packages are the current ones here (project tests import them; grader/trusted/testmodules.py).
+    for root in (MINI, ROOT):
         runner.warm_tests(course_mod.load(root))
 
 

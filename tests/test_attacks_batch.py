@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from conftest import MINI, ROOT
-from grader import runner
+from grader.trusted import runner
 from test_attacks_corpus import CORPUS, _prepare
 
-GRADE = [sys.executable, "-c", "from cli import main; main()"]
+GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 
 
 def _sandbox_processes() -> list[int]:

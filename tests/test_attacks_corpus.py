@@ -36,7 +36,9 @@ import hypothesis  # noqa: F401 - imported once here so forked graders do not re
 import pytest
 
 from conftest import MINI, ROOT, part_messages, part_scores
-from grader import isolation, runner, zygote
+from grader.sandbox import isolation
+from grader.trusted import runner
+from grader.sandbox import zygote
 from test_language import _report, scan
 
 CORPUS = Path(__file__).resolve().parent / "attacks"

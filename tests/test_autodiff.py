@@ -6,6 +6,7 @@ all inputs under a random upstream gradient (never all ones).
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -207,6 +208,62 @@ def test_long_chain_does_not_hit_the_recursion_limit():
         y = y * 1.0 + 0.0
     y.backward()
     assert x.grad == 1.0
+
+
+def test_graph_state_is_one_node_per_computed_tensor():
+    a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.full(3, 2.0))
+    y = a * b
+    assert isinstance(y._node, ad.engine.Node)
+    assert y._node.function is ad.engine.MulFunction and y._node.inputs == (a, b)
+    assert y._node.ctx.saved_values[1] is b.data
+    assert a._node is None and b._node is None                 # leaves
+    assert (b * 2)._node is None                               # a constant: nothing recorded
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        y._node.inputs = ()
+    assert not {"_function", "_ctx", "_inputs"} & set(vars(y))
+
+
+# Graphs that together use every Function of the framework, and the Functions each must reach.
+CTX_CASES = {
+    "ops": (lambda x: ((x * 2 + x) ** 2 @ x.T).sum(axis=0).reshape(1, -1).T.relu().exp().log(),
+            {"AddFunction", "MulFunction", "PowFunction", "MatMulFunction", "SumFunction",
+             "ReshapeFunction", "TransposeFunction", "ReLUFunction", "ExpFunction", "LogFunction"}),
+    "maxpool": (lambda x: MaxPool2D(2, 1)(x.reshape(1, 1, 3, 4)), {"MaxPool2DFunction"}),
+    "softmax_cross_entropy": (lambda x: softmax_cross_entropy(x, np.array([0, 3, 1])),
+                              {"SoftmaxCrossEntropyFunction"}),
+}
+
+
+@pytest.mark.parametrize("name", CTX_CASES)
+def test_functions_save_arrays_with_save_for_backward(name):
+    """The Context docstring's rule, kept by every example students read:
+    arrays go through save_for_backward, only settings are ctx attributes."""
+    f, expected = CTX_CASES[name]
+    x = Tensor(np.random.default_rng(6).standard_normal((3, 4)), requires_grad=True)
+    stack, seen = [f(x)], set()
+    while stack:
+        node = stack.pop()._node
+        if node is None:
+            continue
+        seen.add(node.function.__name__)
+        arrays = [k for k, v in vars(node.ctx).items() if k != "saved_values" and isinstance(v, np.ndarray)]
+        assert not arrays, f"{node.function.__name__} keeps arrays as ctx attributes: {arrays}"
+        stack.extend(node.inputs)
+    assert expected <= seen, expected - seen
+
+
+def test_function_classes_are_named_apart_from_modules():
+    """Function subclasses end in "Function", so `ReLU` (a Module) and the
+    Function it uses can never be confused by a letter's case."""
+    functions = [c for m in (ad.engine, ad.nn) for c in vars(m).values()
+                 if isinstance(c, type) and issubclass(c, Function) and c is not Function]
+    modules = {c.__name__.lower() for c in vars(ad.nn).values()
+               if isinstance(c, type) and issubclass(c, Module)}
+    assert len(functions) >= 12
+    for f in functions:
+        assert f.__name__.endswith("Function"), f.__name__
+        assert f.__name__.lower() not in modules, f.__name__
+    assert ad.engine.ReLUFunction.__name__.removesuffix("Function") == ReLU.__name__
 
 
 def test_backward_argument_checks():

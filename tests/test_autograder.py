@@ -22,7 +22,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from grader import autograder, gradescope_run, pack, release
+from grader import pack
+from grader.staff import autograder
+from grader.staff import gradescope_run
+from grader.staff import release
 from grader.notebook import TAG_PREFIX
 
 SCHEMA = json.loads((ROOT / "tests" / "fixtures" / "lms" / "gradescope_results.schema.json").read_text())
@@ -75,7 +78,7 @@ def test_zip_layout(course, zip_bytes):
         setup = zf.read("setup.sh").decode()
         requirements = zf.read("requirements.txt").decode()
         config = json.loads(zf.read("autograder_config.json"))
-    for name in ["course.toml", "cli.py", "grader/runner.py", "grader/gradescope_run.py",
+    for name in ["course.toml", "grader/cli.py", "grader/trusted/runner.py", "grader/staff/gradescope_run.py",
                  "exercises/autodiff/__init__.py", "data/mnist-sample/t10k-labels-idx1-ubyte.gz"]:
         assert name in names, name
     for path in course.hidden_tests_dir.glob("test_*.py"):

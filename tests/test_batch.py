@@ -21,7 +21,7 @@ from conftest import MINI
 
 REF = {n: (MINI / "solutions" / n).read_text() for n in ("alpha.py", "beta.py")}
 STUB = {n: (MINI / "exercises" / n).read_text() for n in ("alpha.py", "beta.py")}
-GRADE = [sys.executable, "-c", "from cli import main; main()"]
+GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 
 
 def notebook_bytes(files: dict[str, str]) -> bytes:
@@ -286,7 +286,8 @@ def test_timed_out_grading_leaves_no_copy_and_canvas_anon_is_a_name(tmp_path):
 
 
 def test_records_take_any_text(tmp_path, mini):
-    from grader import batch, results
+    from grader.staff import batch
+    from grader.trusted import results
 
     record = results.error_result(mini, ["alpha"], "kaputt \ud800 \x1b[31m", "s1")
     record["exercises"][0]["parts"][0]["tests"] = [{"output": "\udcff" * 3, "message": "\u202e"}]
@@ -301,7 +302,7 @@ def test_records_take_any_text(tmp_path, mini):
 
 def test_batch_writes_only_reserved_names_at_the_top(tmp_path):
     """Everything `grade batch` writes beside the student folders is a name no student id can take."""
-    from grader.layouts import RESERVED
+    from grader.staff.layouts import RESERVED
 
     out = tmp_path / "out"
     archive = tmp_path / "m.zip"
@@ -313,15 +314,16 @@ def test_batch_writes_only_reserved_names_at_the_top(tmp_path):
 
 
 def test_a_record_that_breaks_rendering_costs_only_its_row(tmp_path, mini, monkeypatch):
-    """finish(): a student whose reports cannot be rendered gets an error row; the rest are written."""
-    from grader import batch, results
-    from grader.layouts import Submission
-    from grader.reports import feedback
+    """write_reports(): a student whose reports cannot be rendered gets an error row; the rest are written."""
+    from grader.staff import batch
+    from grader.trusted import results
+    from grader.staff.layouts import Submission
+    from grader.staff.reports import feedback
 
     subs = [Submission(s, None, {}) for s in ("s1", "s2", "s3")]
     for sub in subs:
-        record = results.build(mini, ["alpha"], [], "all", student=sub.student)
-        batch.write_record(tmp_path, sub.student, record)
+        record = results.build(mini, ["alpha"], [], "all", student_id=sub.student_id)
+        batch.write_record(tmp_path, sub.student_id, record)
     broken = batch.load_record(tmp_path, "s3")
     broken["exercises"] = 5                                 # a record no report can show
     batch.write_record(tmp_path, "s3", broken)
@@ -333,14 +335,14 @@ def test_a_record_that_breaks_rendering_costs_only_its_row(tmp_path, mini, monke
         real(record, folder)
 
     monkeypatch.setattr(feedback, "write", write)
-    records = batch.finish(mini, subs, ["alpha"], tmp_path, batch.BatchOptions())
+    records = batch.write_reports(mini, subs, ["alpha"], tmp_path, batch.BatchOptions())
     assert [r["status"].split(" (")[0] for r in records] == [
         "graded", "error: the reports could not be written for this submission",
         "error: the reports could not be written for this submission"]
     grades = rows(tmp_path / "grades.csv")
     assert set(grades) == {"s1", "s2", "s3"} and (tmp_path / "summary.html").is_file()
     for sub in subs:
-        assert (tmp_path / sub.student / "feedback.md").is_file()
+        assert (tmp_path / sub.student_id / "feedback.md").is_file()
     assert "nicht Ihr Fehler" in (tmp_path / "s2" / "feedback.md").read_text(encoding="utf-8")
     assert "template bug" in (tmp_path / "batch.log").read_text(encoding="utf-8")
 

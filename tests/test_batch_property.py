@@ -24,8 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader import batch, results, runner
-from grader.reports import feedback
+from grader.staff import batch
+from grader.trusted import results
+from grader.trusted import runner
+from grader.staff.reports import feedback
 
 IDS = ["alpha", "beta"]
 HOSTILE_TEXT = "=HYPERLINK(\"x\")\x1b[31m\u202e\ud800\x00\r\n@SUM(1)"
@@ -70,15 +72,15 @@ def _is_student_name(name: str, kind: str) -> bool:
 @pytest.fixture
 def fake_grading(monkeypatch, mini):
     """Grading returns at once: a record whose texts are hostile, as real output can be."""
-    def grade_here(submission_dir, ids, suite, course, options, student, mask):
-        result = results.build(course, ids, [], suite, student=student)
+    def grade_here(course, request):
+        result = results.build(course, list(request.exercise_ids), [], request.suite, student_id=request.student_id)
         part = result["exercises"][0]["parts"][0]
         part["tests"] = [{"id": "t::x", "name": "test_" + HOSTILE_TEXT, "hidden": False, "score": 0.0,
                           "max_score": 0.5, "status": "failed", "message": "Fehler " + HOSTILE_TEXT,
                           "output": HOSTILE_TEXT * 3, "duration": 0.01}]
         return results.totals(result)
 
-    monkeypatch.setattr(runner, "_grade_here", grade_here)
+    monkeypatch.setattr(runner, "grade_in_process", grade_here)
     env = getattr(feedback, "_env", None)
     if env is not None:       # speed only: jinja compiles the templates once, not once per student
         monkeypatch.setattr(feedback, "_env", functools.lru_cache(maxsize=None)(env))

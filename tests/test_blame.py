@@ -15,7 +15,8 @@ import pytest
 
 from conftest import MINI, grade_sources, part_messages, part_scores
 from grader import course as course_mod
-from grader import i18n, plugin
+from grader import i18n
+from grader.trusted import plugin
 
 REF_ALPHA = (MINI / "solutions" / "alpha.py").read_text()
 
@@ -158,7 +159,7 @@ def test_a_defect_of_the_test_itself_is_not_the_students_fault(raw_course, tmp_p
 
 
 def test_batch_log_lists_the_test_codes_own_errors(raw_course, tmp_path):
-    from grader import batch
+    from grader.staff import batch
 
     subs = tmp_path / "subs"
     (subs / "s0042").mkdir(parents=True)
@@ -170,3 +171,135 @@ def test_batch_log_lists_the_test_codes_own_errors(raw_course, tmp_path):
     # The student reads that it is not their fault; the traceback itself is for staff.
     feedback = (out / "s0042" / "feedback.md").read_text(encoding="utf-8")
     assert NOT_YOUR_FAULT in feedback and "Traceback" not in feedback
+
+
+# -- author bugs: a driver reading an undefined name, the test's own code raising after a student value --
+
+AUTHOR_BUGS = '''
+import pytest
+
+from grader.trusted.checks import assert_float_close
+
+STEPS = [1, 2, 3]
+EXPECTED = {"three": 5}
+
+
+def drive_with_constant(start):
+    import beta
+
+    counter = beta.Counter(start)
+    for k in STEPS:                     # a module-level constant of the test: it does not reach the sandbox
+        counter.add(k)
+    return len(counter)
+
+
+@pytest.mark.part("count")
+def test_driver_reads_a_module_constant(student):
+    assert student.run(drive_with_constant, 1) == 7
+
+
+@pytest.mark.part("count")
+def test_own_table_key_error(student):
+    got = student.beta.Counter(3).add(2)  # a value of the student's arrived ...
+    assert got == EXPECTED["five"]        # ... then the test's own table has no such key
+
+
+@pytest.mark.part("count")
+def test_misused_check_helper(student):
+    got = student.beta.Counter(3).add(2)
+    assert_float_close(got, 5.0, wat="add(2)")   # no such keyword
+'''
+
+AUTHOR_BUGS_HIDDEN = '''
+import pytest
+
+from exercises.tests.test_beta_author_bugs import drive_with_constant
+
+
+@pytest.mark.part("count")
+def test_driver_reads_a_module_constant_hidden(student):
+    assert student.run(drive_with_constant, 1) == 7
+'''
+
+
+@pytest.fixture
+def author_bug_course(tmp_path) -> course_mod.Course:
+    """The mini course plus beta tests whose own code is wrong (public, and one hidden)."""
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    (root / "exercises" / "tests" / "test_beta_author_bugs.py").write_text(AUTHOR_BUGS)
+    (root / "autograder_tests" / "test_beta_author_bugs_hidden.py").write_text(AUTHOR_BUGS_HIDDEN)
+    return course_mod.load(root)
+
+
+def test_author_bugs_are_test_errors_not_the_students_fault(author_bug_course, tmp_path):
+    """The reference beta: only the broken tests fail, each says "not your fault", staff get the traceback."""
+    ref_beta = (MINI / "solutions" / "beta.py").read_text()
+    result = grade_sources(author_bug_course, tmp_path / "sub", {"beta.py": ref_beta}, ["beta"])
+    tests = {t["name"]: t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]}
+    broken = {"test_driver_reads_a_module_constant", "test_own_table_key_error", "test_misused_check_helper",
+              "test_driver_reads_a_module_constant_hidden"}
+    assert {name for name, test in tests.items() if test["status"] == "failed"} == broken
+    for name in broken:
+        message = tests[name]["message"]
+        assert NOT_YOUR_FAULT in message or message == t("plugin.grader_defect_hidden"), (name, message)
+        assert "NameError" not in message and "Ihr Code" not in message and "Ihr Ergebnis" not in message
+    assert tests["test_driver_reads_a_module_constant_hidden"]["message"] == t("plugin.grader_defect_hidden")
+    assert t("plugin.author_error") in tests["test_driver_reads_a_module_constant"]["message"]
+    staff = {s["id"]: s for s in result["staff"]["tests"]}
+    assert result["staff"]["internal_errors"] == len(broken)
+    driver_error = staff[tests["test_driver_reads_a_module_constant"]["id"]]["internal_error"]
+    assert "AuthorError" in driver_error and "STEPS" in driver_error and "drive_with_constant" in driver_error
+    assert "KeyError: 'five'" in staff[tests["test_own_table_key_error"]["id"]]["internal_error"]
+    assert "wat" in staff[tests["test_misused_check_helper"]["id"]]["internal_error"]
+    # The test fails either way (a broken test certifies nothing); staff fix it and regrade.
+    assert part_scores(result)["beta.count"] < 1.0
+
+
+def test_a_value_the_test_cannot_use_is_still_the_students(author_bug_course, tmp_path):
+    """The other side of the line: a returned str that breaks arithmetic in the test body stays the student's."""
+    broken_beta = (MINI / "solutions" / "beta.py").read_text().replace("return self.value\n", "return 'x'\n", 1)
+    (author_bug_course.root / "exercises" / "tests" / "test_beta_raw.py").write_text('''
+import pytest
+
+NAMES = {5: "fünf"}
+SQUARES = [0, 1, 4, 9]
+
+
+@pytest.mark.part("count")
+def test_add_raw(student):
+    got = student.beta.Counter(3).add(2)
+    assert got + 0 == 5
+
+
+@pytest.mark.part("count")
+def test_add_named(student):
+    got = student.beta.Counter(3).add(2)
+    assert NAMES[got] == "fünf"          # the test's table, the student's key
+
+
+@pytest.mark.part("count")
+def test_len_squared(student):
+    assert SQUARES[len(student.beta.Counter(3))] == 9
+''')
+    broken_beta = broken_beta.replace("return self.value\n", "return self.value * 10\n", 1)  # __len__: 30
+    result = grade_sources(author_bug_course, tmp_path / "sub", {"beta.py": broken_beta}, ["beta"])
+    tests = {t["name"]: t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]}
+    assert tests["test_add_raw"]["message"].startswith(prefix("plugin.unusable_result") + "TypeError")
+    assert tests["test_add_named"]["message"].startswith(prefix("plugin.unusable_result") + "KeyError")
+    assert tests["test_len_squared"]["message"].startswith(prefix("plugin.unusable_result") + "IndexError")
+    assert NOT_YOUR_FAULT in tests["test_own_table_key_error"]["message"]
+
+
+@pytest.mark.parametrize("source, names", [
+    ("def d(x):\n    return np.sum(x) + LIMIT\n", ["LIMIT", "np"]),
+    ("def d(x):\n    import numpy as np\n    return np.sum(x), len(x), __name__\n", []),
+    ("def d(xs):\n    def inner(v):\n        return helper(v)\n    return [inner(v) + K for v in xs]\n", ["K", "helper"]),
+    ("def d():\n    class C:\n        a = 1\n        b = a + OFFSET\n    return C.b\n", ["OFFSET"]),
+    ("def d():\n    global G\n    G = 2\n    return G + d.__defaults__ is None\n", []),
+    ("@cache\ndef d():\n    return 1\n", ["cache"]),
+])
+def test_free_names_of_a_driver(source, names):
+    from grader.trusted.remote import free_names
+
+    assert free_names(source) == names

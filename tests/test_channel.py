@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import channel
+from grader.wire import channel
 
 
 def frame_with(header: dict, payload: bytes = b"") -> bytes:

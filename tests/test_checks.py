@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import checks, i18n
-from grader.checks import Cases, CheckFailed, Mistake, assert_close, assert_float_close, expect_array, fmt_num
+from grader import i18n
+from grader.trusted import checks
+from grader.trusted.checks import Cases, CheckFailed, Mistake, assert_close, assert_float_close, expect_array, fmt_num
 
 
 @pytest.fixture(autouse=True)

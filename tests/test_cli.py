@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
+from grader import cli
 from conftest import MINI, ROOT
 
 
@@ -141,7 +141,7 @@ def test_pack_includes_free_text_answers_from_the_release_notebook(student_copy,
     import nbformat
 
     from grader import course as course_mod
-    from grader import release
+    from grader.staff import release
     from grader.notebook import ANSWER_PREFIX, extract_answers
 
     course = course_mod.load(student_copy)

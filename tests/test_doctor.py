@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import MINI, ROOT
-from grader import doctor
+from grader.trusted import doctor
 
 LINUX = sys.platform.startswith("linux")
-GRADE = [sys.executable, "-c", "from cli import main; main()"]
+GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 ROOT_ONLY = pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="needs root to build the other hosts")
 
 

@@ -1,4 +1,4 @@
-"""Endless loops cost their own tests, quickly; a merely slow case costs only itself (grader/student.py).
+"""Endless loops cost their own tests, quickly; a merely slow case costs only itself (grader/trusted/remote.py).
 
 Rule (docs/authoring.md, "Time limits and endless loops"): a call that timed
 out once gets at most REPEAT_LIMIT seconds in later tests; after the
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT, grade_sources, part_messages, part_scores
-from grader import student
+from grader.trusted import remote
 
 REFERENCE = (ROOT / "tests" / "submissions" / "ex41" / "reference" / "ex41_conv.py").read_text()
 
@@ -73,16 +73,16 @@ def test_slow_only_on_one_large_case_loses_only_that_case(course, tmp_path, refe
 
 def test_time_limit_rule():
     """The rule itself, without a sandbox: repeat calls short, refused after the budget, explicit limits kept."""
-    config = student.SandboxConfig(submission_dir=ROOT, files=(), call_timeout=20)
-    session = student.StudentSession(config)
+    config = remote.SandboxConfig(submission_dir=ROOT, files=(), call_timeout=20)
+    session = remote.StudentSession(config)
     assert session.time_limit(20, "m.f(...)") == (20, "first")
     session.timed_out.add("m.f(...)")
     session.timeout_spent = 2
     assert session.time_limit(20, "m.g(...)") == (20, "first")          # a short stopped call changes nothing
     session.timeout_spent = 20
-    assert session.time_limit(20, "m.f(...)") == (student.REPEAT_LIMIT, "repeat")
-    assert session.time_limit(20, "m.g(...)") == (student.REPEAT_LIMIT, "budget")  # a driver may loop in f too
-    session.timeout_spent = 20 + student.EXTRA_TIMEOUT_BUDGET
+    assert session.time_limit(20, "m.f(...)") == (remote.REPEAT_LIMIT, "repeat")
+    assert session.time_limit(20, "m.g(...)") == (remote.REPEAT_LIMIT, "budget")  # a driver may loop in f too
+    session.timeout_spent = 20 + remote.EXTRA_TIMEOUT_BUDGET
     assert session.time_limit(20, "m.f(...)") == (0.0, "refused")
-    assert session.time_limit(20, "m.g(...)") == (student.REPEAT_LIMIT, "budget")
+    assert session.time_limit(20, "m.g(...)") == (remote.REPEAT_LIMIT, "budget")
     assert session.time_limit(120, "m.predict(...)") == (120, "first")  # a longer limit a test asked for

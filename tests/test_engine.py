@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from conftest import MINI, grade_sources, part_messages, part_scores
-from grader import runner
+from grader.trusted import runner
 
 REF_ALPHA = (MINI / "solutions" / "alpha.py").read_text()
 REF_BETA = (MINI / "solutions" / "beta.py").read_text()

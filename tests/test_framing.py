@@ -10,7 +10,7 @@ from multiprocessing.connection import Connection
 
 import pytest
 
-from grader import framing
+from grader.wire import framing
 
 
 @pytest.fixture

@@ -25,15 +25,15 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT / "exercises", ROOT / "exercises" / "tests", ROOT / "autograder_tests"):
+for folder in (ROOT / "exercises", ROOT):  # gridworld as students import it; the course's test packages
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
 from gridworld import GridWorld  # noqa: E402
-from support import gridworld_oracle as oracle  # noqa: E402
-import test_qlearning  # noqa: E402
-from grader.checks import CheckFailed  # noqa: E402
-from test_qlearning_hidden import HIDDEN_WORLDS, SYMMETRIES  # noqa: E402
+from exercises.tests.support import gridworld_oracle as oracle  # noqa: E402
+from exercises.tests import test_qlearning  # noqa: E402
+from grader.trusted.checks import CheckFailed  # noqa: E402
+from autograder_tests.test_qlearning_hidden import HIDDEN_WORLDS, SYMMETRIES  # noqa: E402
 
 #: Every world a test grades on: the public ones and each variant of the hidden ones a student can get.
 ALL_WORLDS = oracle.PUBLIC_WORLDS + tuple(oracle.symmetric_case(w, k) for w in HIDDEN_WORLDS for k in SYMMETRIES)

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import MINI, ROOT, grade_sources
-from grader import batch, plugin
+from grader.staff import batch
+from grader.trusted import plugin
 from grader import course as course_mod
-from grader.reports import terminal
+from grader.feedback import terminal
 
 REF_QL = (ROOT / "solutions" / "qlearning.py").read_text()
 REF_GAN = (ROOT / "solutions" / "gan.py").read_text()
@@ -172,7 +173,7 @@ def test_hidden_inputs_are_drawn_per_student_and_reproduce(mini, tmp_path):
         "    return x * factor", "    print('X<%.17g>' % x.ravel()[0])\n    return x * factor")
 
     def hidden_output(student: str, folder: str) -> str:
-        result = grade_sources(mini, tmp_path / folder, {"alpha.py": printer}, ["alpha"], student=student)
+        result = grade_sources(mini, tmp_path / folder, {"alpha.py": printer}, ["alpha"], student_id=student)
         [entry] = [t for t in result["staff"]["tests"] if t["hidden"] and "output" in t]
         assert not any(t["output"] for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]
                        if t["hidden"])
@@ -202,7 +203,7 @@ def test_public_tests_run_first_in_their_own_sandbox(mini, tmp_path):
         "    return x * factor",
         "    _SEEN.append('X<%.17g>' % x.ravel()[0])\n    print(' '.join(_SEEN))\n    return x * factor * 0"
     ) + "\n_SEEN = []\n"
-    result = grade_sources(mini, tmp_path, {"alpha.py": stasher}, ["alpha"], student="s0003")
+    result = grade_sources(mini, tmp_path, {"alpha.py": stasher}, ["alpha"], student_id="s0003")
     tests = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]]
     hidden_seen = {v for t in result["staff"]["tests"] if t["hidden"]
                    for v in re.findall(r"X<[^>]*>", t.get("output", ""))}
@@ -282,7 +283,7 @@ SMUGGLERS = {
 RAISES_HIDDEN = '''
 import pytest
 
-from grader.checks import raises
+from grader.trusted.checks import raises
 
 
 @pytest.mark.part("a")
@@ -302,7 +303,7 @@ def test_hidden_check_messages_resist_shielded_names(mini, tmp_path, trick):
         course = course_mod.load(tmp_path / "course")
     source = (MINI / "solutions" / "alpha.py").read_text().replace(
         "    return x * factor", SMUGGLERS[trick].strip("\n") + "\n    return x * factor")
-    result = grade_sources(course, tmp_path / "sub", {"alpha.py": source}, ["alpha"], student="s0004")
+    result = grade_sources(course, tmp_path / "sub", {"alpha.py": source}, ["alpha"], student_id="s0004")
     wanted = "test_raises_hidden" if trick == "long_name" else "test_scale_hidden"
     [test] = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"] if t["name"] == wanted]
     [staff] = [t for t in result["staff"]["tests"] if t["id"] == test["id"]]

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import MINI
-from grader.layouts import RESERVED, read_submissions
-from grader.layouts.naming import ilias_ascii, parse_ilias_folder
-from grader.reports import ilias
+from grader.staff.layouts import RESERVED, read_submissions
+from grader.staff.layouts.naming import ilias_ascii, parse_ilias_folder
+from grader.staff.reports import ilias
 
 REF = {n: (MINI / "solutions" / n).read_text() for n in ("alpha.py", "beta.py")}
 STUB = {n: (MINI / "exercises" / n).read_text() for n in ("alpha.py", "beta.py")}
@@ -78,7 +78,7 @@ def test_folder_name_parsing_takes_the_last_part_as_usr_id():
 def test_ilias_download_is_read_per_student(tmp_path, form, submissions, title):
     files = download(submissions, title)
     source = as_folder(tmp_path, files) if form == "folder" else as_zip(tmp_path, files)
-    subs = {s.student: s for s in read_submissions(source, "ilias", tmp_path / "work", EXPECTED)}
+    subs = {s.student_id: s for s in read_submissions(source, "ilias", tmp_path / "work", EXPECTED)}
     assert set(subs) == {"4711", "12", "815", "Kaputt_Ordner_umbenannt"}
     m = subs["4711"]
     assert m.error is None and m.name == "Joerg Mueller"
@@ -107,7 +107,7 @@ def test_traversal_in_an_ilias_zip_costs_only_that_student(tmp_path):
         zf.writestr("Abgaben/Mueller_Joerg_jmueller_4711/alpha.py", REF["alpha.py"])
         zf.writestr("Abgaben/Evil_Eve_eve_66/../../../etc/x.py", "x = 1")
         zf.writestr("Abgaben/Evil_Eve_eve_66/alpha.py", REF["alpha.py"])
-    subs = {s.student: s for s in read_submissions(path, "ilias", tmp_path / "w", EXPECTED)}
+    subs = {s.student_id: s for s in read_submissions(path, "ilias", tmp_path / "w", EXPECTED)}
     assert subs["4711"].error is None
     assert "outside its folder" in subs["66"].error
     assert not (tmp_path / "etc").exists() and not (tmp_path / "w" / "etc").exists()
@@ -120,12 +120,12 @@ def _record(student: str, score: float, status: str = "graded", pending: bool = 
 
 
 def test_status_rule_and_rows():
-    subs = [SimpleNamespace(student="4711", lms={"usr_id": "4711", "login": "jmueller", "lastname": "Mueller",
+    subs = [SimpleNamespace(student_id="4711", lms={"usr_id": "4711", "login": "jmueller", "lastname": "Mueller",
                                                  "firstname": "Joerg", "folder": "Mueller_Joerg_jmueller_4711"}),
-            SimpleNamespace(student="12", lms={"usr_id": "12", "folder": "x_12"}),
-            SimpleNamespace(student="13", lms={"usr_id": "13", "folder": "x_13"}),
-            SimpleNamespace(student="14", lms={"usr_id": "14", "folder": "x_14"}),
-            SimpleNamespace(student="Kaputt", lms={"folder": "Kaputt"})]
+            SimpleNamespace(student_id="12", lms={"usr_id": "12", "folder": "x_12"}),
+            SimpleNamespace(student_id="13", lms={"usr_id": "13", "folder": "x_13"}),
+            SimpleNamespace(student_id="14", lms={"usr_id": "14", "folder": "x_14"}),
+            SimpleNamespace(student_id="Kaputt", lms={"folder": "Kaputt"})]
     results = [_record("4711", 2.5), _record("12", 0), _record("13", 0, pending=True),
                _record("14", 0, status="error: =HYPERLINK(\"x\") the zip file is corrupt"), _record("Kaputt", 3)]
     left_out: list[str] = []
@@ -144,13 +144,13 @@ def test_status_rule_and_rows():
 
 
 def test_multi_feedback_zip_is_reproducible_and_named_like_ilias(tmp_path):
-    subs = [SimpleNamespace(student="4711", lms={"usr_id": "4711", "folder": "Mueller_Joerg_jmueller_4711"}),
-            SimpleNamespace(student="12", lms={"usr_id": "12", "lastname": "Groß", "firstname": "Zoë", "login": "zg"}),
-            SimpleNamespace(student="Kaputt", lms={"folder": "Kaputt"})]
+    subs = [SimpleNamespace(student_id="4711", lms={"usr_id": "4711", "folder": "Mueller_Joerg_jmueller_4711"}),
+            SimpleNamespace(student_id="12", lms={"usr_id": "12", "lastname": "Groß", "firstname": "Zoë", "login": "zg"}),
+            SimpleNamespace(student_id="Kaputt", lms={"folder": "Kaputt"})]
     for s in subs:
-        (tmp_path / s.student).mkdir()
-        (tmp_path / s.student / "feedback.html").write_text(f"<p>{s.student}</p>")
-        (tmp_path / s.student / "feedback.md").write_text(f"# {s.student}")
+        (tmp_path / s.student_id).mkdir()
+        (tmp_path / s.student_id / "feedback.html").write_text(f"<p>{s.student_id}</p>")
+        (tmp_path / s.student_id / "feedback.md").write_text(f"# {s.student_id}")
     results = [_record("4711", 1), _record("12", 0), _record("Kaputt", 1)]
     first = ilias.multi_feedback_bytes(results, subs, tmp_path, "Übungsblatt 3: RNN/GAN", "321", "x")
     again = ilias.multi_feedback_bytes(list(reversed(results)), subs, tmp_path, "Übungsblatt 3: RNN/GAN", "321", "x")

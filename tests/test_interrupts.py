@@ -20,7 +20,7 @@ import pytest
 from conftest import MINI, ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-GRADE = [sys.executable, "-c", "from cli import main; main()"]
+GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 LOOP = ("import numpy as np\n\n\ndef scale(x, factor):\n    while True:\n        pass\n\n\n"
         "def total(x):\n    while True:\n        pass\n")
 

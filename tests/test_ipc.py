@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import MINI, ROOT, part_scores
-from grader import isolation, runner
+from grader.sandbox import isolation
+from grader.trusted import runner
 from test_isolation import in_child, run_bpf
 
 LINUX = sys.platform.startswith("linux")

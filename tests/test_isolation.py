@@ -1,4 +1,4 @@
-"""Unit tests of the sandbox's isolation layers (grader/isolation.py).
+"""Unit tests of the sandbox's isolation layers (grader/sandbox/isolation.py).
 
 Real-kernel tests run in forked children (they change uid, namespaces or
 install seccomp, which cannot be undone) and report back over a pipe. The
@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from grader import isolation
+from grader.sandbox import isolation
 
 LINUX = sys.platform.startswith("linux")
 ROOT = LINUX and os.geteuid() == 0
@@ -248,7 +248,7 @@ def test_unprivileged_user_namespace_path(monkeypatch):
             isolation._libc().prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: as a process started by that user
             monkeypatch.setattr(sys, "base_prefix", "/usr")
             monkeypatch.setattr(sys, "prefix", "/usr")
-            spec = {"workdir": work, "mask": [], "disk_mb": 8}
+            spec = {"workdir": work, "hidden_paths": [], "disk_mb": 8}
             report = isolation.new_report()
             isolation._namespaces(spec, report)
             out = {"report": report, "workdir": spec["workdir"]}

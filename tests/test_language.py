@@ -21,7 +21,8 @@ from collections import defaultdict
 
 from conftest import ROOT
 from grader import i18n
-from grader.reports import feedback, gradescope, terminal
+from grader.feedback import terminal
+from grader.staff.reports import feedback, gradescope
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
 
@@ -31,7 +32,7 @@ ENGLISH = re.compile(
     r"this|that|has|have|been|than|when|because|could|would|into|only|got|please|check|wrong|instead|"
     r"missing|called|found|there|these|those|its|it's|can't|cannot|doesn't|isn't|did not|does not|"
     r"at least|at most|per cent|times|after|before)\b", re.I)
-#: Causes of engine messages (grader/errors.py); every other failed test's message comes from its test.
+#: Causes of engine messages (grader/trusted/errors.py); every other failed test's message comes from its test.
 ENGINE_CAUSES = {"import", "timeout", "crash", "exception", "not_implemented", "bad_return", "error"}
 
 _CODE_SPAN = re.compile(r"`+[^`]*`+")
@@ -80,7 +81,7 @@ def _origin(result: dict, line: str) -> str:
                     if test.get("cause") in ENGINE_CAUSES:
                         return "engine (grader/)"
                     return str(test.get("id", "")).split("::")[0]
-    return "engine (grader/reports)"
+    return "engine (grader/staff/reports)"
 
 
 def scan(results: dict[str, dict]) -> dict[str, dict[str, set[str]]]:
@@ -134,7 +135,7 @@ def test_the_scan_names_the_test_file_of_an_english_check_message():
 
 def test_stub_feedback_fits_on_one_screen(course):
     """The stub's terminal report of ex41 is at most 40 lines (it was 104 failure cards)."""
-    from grader import runner
+    from grader.trusted import runner
 
     stub = runner.grade(SUBMISSIONS / "ex41" / "stub", ["ex41"], suite="all", course=course)
     text = terminal.render(stub)
@@ -144,7 +145,7 @@ def test_stub_feedback_fits_on_one_screen(course):
 
 def test_an_english_course_gets_english_reports_and_engine_messages():
     """The catalogue is chosen by course.toml's language: the same result reads English for an "en" course."""
-    from grader.errors import StudentException, StudentTimeout
+    from grader.trusted.errors import StudentException, StudentTimeout
 
     fixture = json.loads((ROOT / "tests" / "fixtures" / "lms" / "results" / "pending.json").read_text())
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.layouts import LayoutError, Limits, read_submissions
+from grader.staff.layouts import LayoutError, Limits, read_submissions
 
 EXPECTED = {"ex41_conv.py", "ex41_mnist.py", "ex41_mnist_weights.npz"}
 CONV = "import numpy as np\n\ndef h_conv2d(image, kernel):\n    return image\n"
@@ -42,7 +42,7 @@ def notebook(**files: str) -> bytes:
 
 
 def by_student(subs):
-    return {s.student: s for s in subs}
+    return {s.student_id: s for s in subs}
 
 
 def files_of(sub) -> dict[str, str]:
@@ -231,7 +231,7 @@ def test_moodle_unpacked_and_rewrapped(tmp_path):
     folder.mkdir(parents=True)
     (folder / "ex41_conv.py").write_text(CONV)
     subs = read_submissions(tmp_path / "unpacked", "moodle", tmp_path / "w", EXPECTED)
-    assert [(s.student, s.name, s.error) for s in subs] == [("1234567", "Max Mustermann", None)]
+    assert [(s.student_id, s.name, s.error) for s in subs] == [("1234567", "Max Mustermann", None)]
 
 
 # --- canvas -------------------------------------------------------------------
@@ -276,7 +276,7 @@ def test_reads_a_real_grade_pack_zip(tmp_path, course):
     pack(course, work, tmp_path / "subs" / "s1234567.zip", allow_missing=True)
     expected = {n for ex in course.exercises for n in ex.files + ex.extra_files}
     [sub] = read_submissions(tmp_path / "subs", "dir", tmp_path / "w", expected)
-    assert (sub.student, sub.error, sub.notes) == ("s1234567", None, [])
+    assert (sub.student_id, sub.error, sub.notes) == ("s1234567", None, [])
     assert files_of(sub) == {"ex41_conv.py": CONV, "ex41_mnist.py": MNIST}
 
 
@@ -290,9 +290,9 @@ def test_student_ids_never_collide_with_reports_or_each_other(tmp_path):
         (root / name / "ex41_conv.py").write_text(CONV)
     (root / "s7.zip").write_bytes(make_zip({"ex41_conv.py": CONV}))
     subs = read_submissions(root, "dir", tmp_path / "w", EXPECTED)
-    ids = [s.student for s in subs]
+    ids = [s.student_id for s in subs]
     assert len(ids) == 13 and len({i.lower() for i in ids}) == 13
-    from grader.layouts import RESERVED
+    from grader.staff.layouts import RESERVED
     assert not {i.lower() for i in ids} & RESERVED
     by = by_student(subs)
     assert by["grades.csv_"].error is None and by["grades.csv_"].lms["original_id"] == "grades.csv"
@@ -300,8 +300,8 @@ def test_student_ids_never_collide_with_reports_or_each_other(tmp_path):
     assert by["s7__dup2"].error is None                    # a real folder named like a duplicate stays itself
     assert "more than one submission" in by["s7"].error and "more than one submission" in by["s7__dup2_"].error
     joerg = [s for s in subs if s.lms.get("original_id") in ("Jörg", "Jürg")]
-    assert len(joerg) == 2 and all(s.error is None and s.student.endswith("_") for s in joerg)
-    again = [s.student for s in read_submissions(root, "dir", tmp_path / "w2", EXPECTED)]
+    assert len(joerg) == 2 and all(s.error is None and s.student_id.endswith("_") for s in joerg)
+    again = [s.student_id for s in read_submissions(root, "dir", tmp_path / "w2", EXPECTED)]
     assert again == ids                                     # deterministic: reruns find their records
 
 
@@ -351,12 +351,12 @@ def test_canvas_ids_come_from_the_numeric_tokens(tmp_path):
 
 
 def test_a_crash_while_reading_one_submission_is_its_error_only(tmp_path, monkeypatch):
-    from grader import layouts
+    from grader.staff import layouts
 
     real = layouts.collect
 
     def collect(group, *args, **kwargs):
-        if group.student == "s2":
+        if group.student_id == "s2":
             raise RecursionError("maximum recursion depth exceeded")
         return real(group, *args, **kwargs)
 

@@ -120,7 +120,7 @@ def release(user, home) -> dict:
     if not os.access(SYSTEM_PYTHON, os.X_OK):
         pytest.skip(f"{SYSTEM_PYTHON} missing: the test installs the release into a venv of the system Python")
     build = home / "build"
-    made = subprocess.run([sys.executable, "-c", "from cli import main; main()", "release", "-o", str(build)],
+    made = subprocess.run([sys.executable, "-c", "from grader.cli import main; main()", "release", "-o", str(build)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert made.returncode == 0, made.stderr
@@ -358,7 +358,7 @@ def test_attack_corpus_without_namespaces(user, release, home):
 
 def test_uid_zero_inside_a_user_namespace_is_not_real_root():
     """The cause of the old non-root failure: uid 0 of a user namespace took the chown/setuid path."""
-    from grader import isolation
+    from grader.sandbox import isolation
     from test_isolation import in_child
 
     assert isolation.real_root() == (os.geteuid() == 0)
@@ -382,8 +382,8 @@ def test_uid_zero_inside_a_user_namespace_is_not_real_root():
 
 def test_a_sandbox_that_cannot_start_says_why(tmp_path):
     """An exception before any student code runs reaches the grader with type, message and place."""
-    from grader.errors import SandboxUnavailable
-    from grader.student import SandboxConfig, StudentSession
+    from grader.trusted.errors import SandboxUnavailable
+    from grader.trusted.remote import SandboxConfig, StudentSession
 
     broken = SandboxConfig(submission_dir=tmp_path, files=(), memory_mb="plenty")  # int() fails in the sandbox
     session = StudentSession(broken)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT, part_scores
-from grader import runner
+from grader.trusted import runner
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +46,27 @@ def test_without_submission_the_plugin_is_inert():
     proc = run_pytest(GAN[0], "-k", "js_divergence", "-x")
     assert "fixture 'student' not found" in proc.stdout
     assert "nn-grader: points" not in proc.stdout
+
+
+def test_author_bugs_show_the_author_their_traceback(tmp_path):
+    """A driver with a free name and a test body that raises: pytest shows the author the real error and where."""
+    import shutil
+
+    from conftest import MINI
+    from test_blame import AUTHOR_BUGS
+
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    (root / "exercises" / "tests" / "test_beta_author_bugs.py").write_text(AUTHOR_BUGS)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "exercises/tests/test_beta_author_bugs.py", "--submission", "solutions"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 1 and "3 failed" in out, out[-3000:] + proc.stderr[-2000:]
+    assert "AuthorError: driver drive_with_constant() reads STEPS" in out
+    assert 'assert got == EXPECTED["five"]' in out and "KeyError: 'five'" in out
+    assert "unexpected keyword argument 'wat'" in out
+    assert "beta: 0 / 1" in out
+    listed = out.split("nn-grader: test errors", 1)[1]
+    assert all(f"test_beta_author_bugs.py::{name}" in listed for name in
+               ("test_driver_reads_a_module_constant", "test_own_table_key_error", "test_misused_check_helper"))

@@ -22,7 +22,8 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from grader import release, validate
+from grader.staff import release
+from grader.staff import validate
 from grader.notebook import TAG_PREFIX, extract_files
 
 PREFIX = release.RELEASE_FOLDER + "/"
@@ -54,7 +55,7 @@ def test_release_is_reproducible(built):
 
 
 def test_release_has_what_students_need(course, entries):
-    for name in ["course.toml", "cli.py", "pyproject.toml", "README.md", "grader/runner.py", "grader/plugin.py",
+    for name in ["course.toml", "grader/cli.py", "pyproject.toml", "README.md", "grader/trusted/runner.py", "grader/trusted/plugin.py",
                  "grader/notebook.py", "exercises/autodiff/__init__.py", "exercises/gridworld.py",
                  "exercises/mnist_idx.py", "exercises/ex41_mnist_experiment.py",
                  "data/mnist-sample/train-images-idx3-ubyte.gz", "data/mnist-sample/train-labels-idx1-ubyte.gz",
@@ -76,11 +77,17 @@ def test_release_has_what_students_need(course, entries):
     assert entries["course.toml"] == (course.root / "course.toml").read_bytes()
 
 
+def test_release_leaves_out_the_staff_pipeline(entries):
+    """Students get what they run: no grader/staff/ (batch, LMS, release code), the rest of the engine whole."""
+    assert not [n for n in entries if n.startswith("grader/staff/")]
+    assert "grader/sandbox/server.py" in entries and "grader/feedback/terminal.py" in entries
+
+
 def test_release_has_nothing_secret(course, entries):
     tops = {name.split("/", 1)[0] for name in entries}
     assert not tops & {"solutions", "autograder_tests", "tests", "docs", ".git", ".venv"}
     assert not [n for n in entries if "t10k" in n or n.endswith("SEED") or "__pycache__" in n or n.endswith(".pyc")]
-    hidden = {p.name for p in course.hidden_tests_dir.glob("*.py")}
+    hidden = {p.name for p in course.hidden_tests_dir.glob("*.py")} - {"__init__.py"}  # a package marker
     assert not [n for n in entries if Path(n).name in hidden]
     assert not [n for n in entries if Path(n).name in {f for ex in course.exercises for f in ex.extra_files}]
     problems = validate.leaks(course, {PREFIX + n: d for n, d in entries.items()})
@@ -102,7 +109,7 @@ def test_pyproject_has_the_project_dependencies(entries):
     main = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert ours["project"]["dependencies"] == main["project"]["dependencies"]
     assert "torch>=2.2,<2.14" in ours["project"]["dependencies"]
-    assert ours["project"]["scripts"] == {"grade": "cli:main"}
+    assert ours["project"]["scripts"] == {"grade": "grader.cli:main"}
     assert ours["project"]["name"] == main["project"]["name"]  # `grade --version` looks the name up
     assert ours["project"]["readme"] == "README.md"
 
@@ -217,6 +224,10 @@ def test_fresh_install_runs_grade_like_a_student(course, installed):
     grade = str(bin_dir / "grade")
     shown = _run([grade, "list"], folder, env=env)
     assert shown.returncode == 0 and "ex41" in shown.stdout, shown.stdout + shown.stderr
+    helped = _run([grade, "--help"], folder, env=env)
+    commands = {line.split()[0] for line in helped.stdout.split("Commands:")[-1].splitlines() if line.strip()}
+    assert {"list", "all", "pack", "doctor", "ex41"} <= commands, helped.stdout
+    assert not commands & {"batch", "merge", "validate", "release", "autograder", "similarity"}, helped.stdout
 
     stubs = _run([grade, "ex41"], folder, env=env)
     assert stubs.returncode == 1, stubs.stdout + stubs.stderr
@@ -236,7 +247,7 @@ def test_a_manual_only_exercise_needs_no_code_and_gets_answer_cells(tmp_path):
     import nbformat
 
     from grader import course as course_mod
-    from grader import runner
+    from grader.trusted import runner
     from grader.notebook import ANSWER_PREFIX, extract_answers
     from conftest import MINI
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.reports import feedback
+from grader.staff.reports import feedback
 
 FIX = Path(__file__).parent / "fixtures" / "lms"
 NAMES = ["full", "partial", "error", "pending", "hidden"]
@@ -136,7 +136,7 @@ def test_long_messages_fold_but_keep_every_line():
     assert all(line in feedback.render_md(result) for line in lines)
 
 
-# -- findings grouped like a tutor's (grader/reports/findings.py) ---------------------------------------
+# -- findings grouped like a tutor's (grader/feedback/findings.py) ---------------------------------------
 
 def _test(name: str, message: str, status: str = "failed", hidden: bool = False, **extra) -> dict:
     return {"id": f"t::{name}", "name": name, "hidden": hidden, "score": 0.0, "max_score": 0.1,
@@ -189,7 +189,8 @@ def test_an_import_failure_is_shown_once_per_exercise():
     html = feedback.render_html(result)
     assert md.count("Syntaxfehler in Zeile 3") == 1 and html.count("Syntaxfehler in Zeile 3") == 1
     assert "betrifft alle 30 Tests der Teile a, b, c" in md
-    from grader.reports import gradescope, terminal
+    from grader.feedback import terminal
+    from grader.staff.reports import gradescope
     assert terminal.render(result).count("Syntaxfehler in Zeile 3") == 1
     gs = gradescope.to_results_json(result)
     assert sum("Syntaxfehler" in t.get("output", "") for t in gs["tests"]) == 1  # the first test; the rest point to it
@@ -215,7 +216,7 @@ def test_no_english_and_no_du_in_the_templates():
 
 def test_gradescope_public_test_does_not_count_hidden_tests_of_its_finding():
     """A public test's output is visible at once; how many hidden tests share its finding is not."""
-    from grader.reports import gradescope
+    from grader.staff.reports import gradescope
 
     msg = "h_conv2d ist falsch: Kern gespiegelt."
     tests = [_test("pub", msg, mistake="flipped_kernel"), _test("pub2", msg, mistake="flipped_kernel"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.reports import gradescope
+from grader.staff.reports import gradescope
 
 FIX = Path(__file__).parent / "fixtures" / "lms"
 SCHEMA = json.loads((FIX / "gradescope_results.schema.json").read_text())

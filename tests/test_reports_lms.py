@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.layouts import Submission
-from grader.reports import canvas, feedback, gradescsv, moodle
+from grader.staff.layouts import Submission
+from grader.staff.reports import canvas, feedback, gradescsv, moodle
 
 FIX = Path(__file__).parent / "fixtures" / "lms"
 NAMES = ["full", "partial", "error", "pending", "hidden"]
@@ -75,7 +75,7 @@ def test_grades_csv_neutralises_formulas(tmp_path):
 
 
 def test_csv_cells_keep_numbers_and_clean_text():
-    from grader.reports._common import csv_cell
+    from grader.staff.reports.files import csv_cell
 
     for number in ("-1", "-0.25", "-0,5", "3,00", "1e-05", "-"):
         assert csv_cell(number) == number
@@ -230,7 +230,7 @@ HOSTILE = "a\x1b[31mrot\x1b[0m b\x1b]0;Titel\x07 c\u202eevil\u2066 d\x07\x00\x85
 
 
 def test_clean_text_removes_escapes_and_shows_controls():
-    from grader.reports._common import clean_text
+    from grader.feedback.text import clean_text
 
     clean = clean_text(HOSTILE)
     assert clean == "arot b c\\u202eevil\\u2066 d\\x07\\x00\\x85 e\\ud800 f\ng\nh\ti C1"
@@ -239,7 +239,7 @@ def test_clean_text_removes_escapes_and_shows_controls():
 
 
 def test_reports_show_no_control_characters_and_write_surrogates(tmp_path):
-    from grader.reports import gradescope, summary
+    from grader.staff.reports import gradescope, summary
 
     r = load("partial")
     failing = next(t for ex in r["exercises"] for p in ex["parts"] for t in p["tests"] if t["status"] != "passed")
@@ -259,14 +259,14 @@ def test_reports_show_no_control_characters_and_write_surrogates(tmp_path):
 
 
 def test_write_text_atomic_accepts_lone_surrogates(tmp_path):
-    from grader.reports._common import write_text_atomic
+    from grader.staff.reports.files import write_text_atomic
 
     write_text_atomic(tmp_path / "x.txt", "2.75/3 \ud800")
     assert (tmp_path / "x.txt").read_bytes() == b"2.75/3 \\ud800"
 
 
 def test_batch_reasons_reach_students_in_german():
-    from grader.reports._common import error_reason
+    from grader.trusted.results import error_reason
 
     assert error_reason("error: grading took longer than the time limit").startswith("die Bewertung dauerte")
     assert "nicht Ihr Fehler" in error_reason("error: the grader failed on this submission (see batch.log)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.reports import manual
+from grader.staff.reports import manual
 
 FIX = Path(__file__).parent / "fixtures" / "lms"
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import results, runner
-from grader.reports import summary, tables
+from grader.trusted import results
+from grader.trusted import runner
+from grader.staff.reports import summary, tables
 
 CORPUS = ROOT / "tests" / "submissions"
 FIX = Path(__file__).parent / "fixtures" / "lms"

@@ -7,8 +7,9 @@ import io
 import pytest
 
 from conftest import ROOT
-from grader import results, runner
-from grader.reports import tables
+from grader.trusted import results
+from grader.trusted import runner
+from grader.staff.reports import tables
 
 CORPUS = ROOT / "tests" / "submissions" / "ex39"
 

@@ -5,8 +5,8 @@ import sys
 import types
 from pathlib import Path
 
-from grader import sandbox
-from grader.student import SandboxConfig, StudentSession
+from grader.sandbox import server
+from grader.trusted.remote import SandboxConfig, StudentSession
 
 
 def _course_module_dir(root: Path, value: str) -> Path:
@@ -55,6 +55,6 @@ def test_forget_foreign_drops_only_modules_from_elsewhere(tmp_path, monkeypatch)
         module.__file__ = str(folder / name / "__init__.py")
         monkeypatch.setitem(sys.modules, name, module)
         monkeypatch.setitem(sys.modules, name + ".sub", types.ModuleType(name + ".sub"))
-    sandbox._forget_foreign(["pkg_mine", "pkg_other"], [str(mine)])
+    server.forget_foreign(["pkg_mine", "pkg_other"], [str(mine)])
     assert "pkg_mine" in sys.modules and "pkg_mine.sub" in sys.modules
     assert "pkg_other" not in sys.modules and "pkg_other.sub" not in sys.modules

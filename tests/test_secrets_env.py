@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import MINI, ROOT
-from grader import isolation, zygote
+from grader.sandbox import isolation
+from grader.sandbox import zygote
 
 LINUX = sys.platform.startswith("linux")
 ATTACKS = ROOT / "tests" / "attacks"
@@ -82,7 +83,7 @@ def test_canaries_unreachable_from_sandboxes_and_absent_from_out(start, tmp_path
     if start == "spawn":
         env["GRADER_START"] = "spawn"
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-c", "from cli import main; main()", "batch", str(_submissions(tmp_path)),
+    done = subprocess.run([sys.executable, "-c", "from grader.cli import main; main()", "batch", str(_submissions(tmp_path)),
                            "-o", str(out), "-j", "1"], cwd=course, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -106,11 +107,11 @@ def test_canaries_unreachable_from_sandboxes_and_absent_from_out(start, tmp_path
 @pytest.mark.skipif(not LINUX, reason="reads /proc")
 def test_no_sandbox_process_keeps_a_canary(tmp_path):
     """While a sandbox runs, its exec'd block (/proc/<pid>/environ) has only the minimal variables."""
-    from grader.student import SandboxConfig, StudentSession
+    from grader.trusted.remote import SandboxConfig, StudentSession
 
     canary = "canary-" + secrets.token_hex(8)
     code = ("import os, sys, time; sys.path.insert(0, %r); os.environ['GRADE_CANARY_TOKEN'] = %r\n"
-            "from grader.student import SandboxConfig, StudentSession\n"
+            "from grader.trusted.remote import SandboxConfig, StudentSession\n"
             "from pathlib import Path\n"
             "s = StudentSession(SandboxConfig(submission_dir=Path(%r), files=()))\n"
             "s.request({'op': 'ping'}, 60, 'ping')\n"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import shard
+from grader.staff import shard
 
 
 @given(st.dictionaries(st.text(min_size=1, max_size=12), st.integers(0, 10**6), max_size=60),

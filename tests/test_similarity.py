@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from grader import similarity
+from grader.staff import similarity
 
 pytest.importorskip("copydetect")
 
@@ -106,7 +106,7 @@ def test_highlighting_escapes_student_code():
 def test_cli_writes_the_report(batch_folder, monkeypatch):
     from click.testing import CliRunner
 
-    import cli
+    from grader import cli
 
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(cli.cli, ["similarity", str(batch_folder), "--only", "gan"])

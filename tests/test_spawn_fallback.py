@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import MINI, ROOT, grade_sources, part_scores
-from grader import runner, spawned
+from grader.trusted import runner
+from grader.sandbox import spawn
 from test_batch import make_dir_layout, rows
 
 #: Submissions of the mini course that exercise every way a call can end.
@@ -33,7 +34,7 @@ def test_spawned_sandboxes_grade_like_forked_ones(mini, tmp_path, monkeypatch, v
     sources = {"alpha.py": ALPHA_VARIANTS[variant]}
     forked = grade_sources(mini, tmp_path / "fork", sources, ["alpha"])
     monkeypatch.setenv("GRADER_START", "spawn")
-    assert not spawned.fork_available()
+    assert not spawn.fork_available()
     spawned_result = grade_sources(mini, tmp_path / "spawn", sources, ["alpha"])
     assert _outcome(spawned_result) == _outcome(forked)
 
@@ -46,17 +47,17 @@ def test_spawned_crash_names_the_exit_status(mini, tmp_path, monkeypatch):
 
 
 def test_describe_returncode_matches_the_monitors_words():
-    from grader.zygote import describe_status
+    from grader.sandbox.zygote import describe_status
 
-    assert spawned.describe_returncode(-9) == describe_status(9)
-    assert spawned.describe_returncode(3) == describe_status(3 << 8)
-    assert "SIGSEGV" in spawned.describe_returncode(-11)
+    assert spawn.describe_returncode(-9) == describe_status(9)
+    assert spawn.describe_returncode(3) == describe_status(3 << 8)
+    assert "SIGSEGV" in spawn.describe_returncode(-11)
 
 
 def test_batch_without_fork_gives_the_same_grades(tmp_path):
     subs = make_dir_layout(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    grade = [sys.executable, "-c", "from cli import main; main()", "batch"]
+    grade = [sys.executable, "-c", "from grader.cli import main; main()", "batch"]
     results = {}
     for mode in ("fork", "spawn"):
         run_env = dict(env, GRADER_START=mode)

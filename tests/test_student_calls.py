@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from conftest import write_submission
-from grader.errors import StudentException, StudentTimeout
-from grader.plugin import GradingPlugin
-from grader.student import StudentSession, _Process
+from grader.trusted.errors import StudentException, StudentTimeout
+from grader.trusted.plugin import GradingPlugin
+from grader.trusted.remote import StudentSession, _Process
 
 SOURCE = '''
 import time
@@ -44,7 +44,7 @@ class Box:
 @pytest.fixture
 def session(mini, tmp_path):
     folder = write_submission(tmp_path / "sub", {"beta.py": SOURCE})
-    session = StudentSession(GradingPlugin(mini, Path(folder))._sandbox_config(mini.exercise("beta")))
+    session = StudentSession(GradingPlugin(mini, Path(folder)).sandbox_config(mini.exercise("beta")))
     yield session
     session.close()
 

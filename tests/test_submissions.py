@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import runner
+from grader.trusted import runner
 from test_language import _report, scan
 
 CORPUS = ROOT / "tests" / "submissions"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import MINI
 from grader import course as course_mod
-from grader import validate
+from grader.staff import validate
 
 TASK = "# Aufgabe {id}\n\nEine kleine Aufgabe.\n"
 LEAKED = "# the hidden factor is seven and one eighth, never tell anyone"
@@ -38,7 +38,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_intact_course_validates_through_the_cli(tmp_path, monkeypatch):
     root = make_course(tmp_path)
     monkeypatch.setenv("GRADE_COURSE_ROOT", str(root))
-    from cli import cli
+    from grader.cli import cli
 
     result = CliRunner().invoke(cli, ["validate", "--only", "alpha", "--seeds", "2", "--seed-base", "cli"])
     assert result.exit_code == 0, result.output

@@ -2,7 +2,9 @@
 
 A Tensor holds an array (`.data`) and, after `backward()`, the gradient of
 the final scalar with respect to that array (`.grad`, same shape). Every
-operation is a Function with two halves written next to each other:
+operation is a Function, named after the operation with the suffix
+`Function` (MulFunction, ReLUFunction; the layer nn.ReLU is a Module that
+uses ReLUFunction), with two halves written next to each other:
 
     forward(ctx, *arrays)      computes the result from the input arrays and
                                saves in ctx what the derivative will need;
@@ -10,13 +12,16 @@ operation is a Function with two halves written next to each other:
                                one gradient per input (chain rule:
                                upstream gradient times local derivative).
 
-`Function.apply` runs forward and remembers, in the result Tensor, which
-Function made it and from which inputs. `Tensor.backward` then visits that
-graph from the result back to the leaves and adds (`+=`) each gradient into
-`.grad`: a tensor used twice receives the sum of both contributions.
+`Function.apply` runs forward and records in the result Tensor a Node:
+which Function made it, that call's ctx, and from which input Tensors.
+`Tensor.backward` then visits that graph from the result back to the leaves
+and adds (`+=`) each gradient into `.grad`: a tensor used twice receives the
+sum of both contributions.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,9 +29,9 @@ import numpy as np
 class Context:
     """What a Function's forward leaves for its backward.
 
-    `ctx.save_for_backward(a, b)` stores arrays; backward reads them back with
-    `a, b = ctx.saved_values`. Other settings can be stored as attributes
-    (`ctx.axis = axis`).
+    Arrays go through `ctx.save_for_backward(a, b)`; backward reads them back
+    with `a, b = ctx.saved_values`. Settings that are not arrays (an axis, a
+    kernel size) are stored as attributes (`ctx.axis = axis`).
     """
 
     def __init__(self) -> None:
@@ -45,6 +50,10 @@ class Function:
     array input, each an ndarray of that input's shape, or None for "no
     gradient"). Keyword settings (an axis, an exponent) are passed to forward
     unchanged and get no gradient. Use the Function with `MyFunction.apply(...)`.
+
+    Name a subclass after its operation with the suffix `Function`
+    (ReLUFunction, MaxPool2DFunction), so that it is never mistaken for the
+    Module of the same operation (ReLU, MaxPool2D).
     """
 
     @staticmethod
@@ -64,10 +73,23 @@ class Function:
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         ctx = Context()
         data = cls.forward(ctx, *(t.data for t in tensors), **settings)
-        out = Tensor(data, requires_grad=any(t.requires_grad for t in tensors))
-        if out.requires_grad:               # remember how `out` was made
-            out._function, out._ctx, out._inputs = cls, ctx, tensors
-        return out
+        if not any(t.requires_grad for t in tensors):
+            return Tensor(data)             # a constant: no graph to remember
+        return Tensor._computed(data, Node(cls, ctx, tensors))
+
+
+@dataclass(frozen=True)
+class Node:
+    """How a tensor was computed: the step backward has to undo.
+
+    function: the Function class whose forward made the tensor;
+    ctx: what that forward saved for its backward;
+    inputs: the Tensors forward was applied to, in order.
+    """
+
+    function: type[Function]
+    ctx: Context
+    inputs: tuple[Tensor, ...]
 
 
 class Tensor:
@@ -76,6 +98,8 @@ class Tensor:
     data: np.ndarray (float64, or float32 if given float32).
     grad: np.ndarray of data's shape, or None until a backward pass reaches it.
     requires_grad: whether backward computes a gradient for this tensor.
+    A tensor computed by a Function from inputs requiring grad remembers how
+    in `_node` (a Node); for a leaf (made by `Tensor(...)`) `_node` is None.
     """
 
     __array_ufunc__ = None      # `ndarray + Tensor` calls Tensor.__radd__ instead of looping
@@ -85,9 +109,14 @@ class Tensor:
         self.data = data if data.dtype == np.float32 else data.astype(np.float64, copy=False)
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
-        self._function: type[Function] | None = None   # the Function that made this tensor
-        self._ctx: Context | None = None
-        self._inputs: tuple[Tensor, ...] = ()
+        self._node: Node | None = None      # how this tensor was computed; None for a leaf
+
+    @staticmethod
+    def _computed(data: np.ndarray, node: Node) -> Tensor:
+        """The result of `node.function` (used by Function.apply); it requires grad."""
+        out = Tensor(data, requires_grad=True)
+        out._node = node
+        return out
 
     # ---------------------------------------------------------------- basics
     @property
@@ -123,19 +152,19 @@ class Tensor:
 
     # ------------------------------------------------------------ operations
     def __add__(self, other) -> Tensor:
-        return Add.apply(self, self._lift(other))
+        return AddFunction.apply(self, self._lift(other))
 
     def __mul__(self, other) -> Tensor:
-        return Mul.apply(self, self._lift(other))
+        return MulFunction.apply(self, self._lift(other))
 
     def __pow__(self, exponent: float) -> Tensor:
-        return Pow.apply(self, exponent=exponent)
+        return PowFunction.apply(self, exponent=exponent)
 
     def __matmul__(self, other) -> Tensor:
-        return MatMul.apply(self, self._lift(other))
+        return MatMulFunction.apply(self, self._lift(other))
 
     def __rmatmul__(self, other) -> Tensor:
-        return MatMul.apply(self._lift(other), self)
+        return MatMulFunction.apply(self._lift(other), self)
 
     __radd__ = __add__
     __rmul__ = __mul__
@@ -157,7 +186,7 @@ class Tensor:
         return self._lift(other) * self ** -1
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return Sum.apply(self, axis=axis, keepdims=keepdims)
+        return SumFunction.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         total = self.sum(axis=axis, keepdims=keepdims)
@@ -167,26 +196,26 @@ class Tensor:
         """`t.reshape(2, 3)` or `t.reshape((2, 3))`; one size may be -1."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return Reshape.apply(self, shape=shape)
+        return ReshapeFunction.apply(self, shape=shape)
 
     def transpose(self, *axes) -> Tensor:
         """Permute axes like np.transpose; no axes reverses them (t.T)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return Transpose.apply(self, axes=axes or tuple(reversed(range(self.ndim))))
+        return TransposeFunction.apply(self, axes=axes or tuple(reversed(range(self.ndim))))
 
     @property
     def T(self) -> Tensor:
         return self.transpose()
 
     def relu(self) -> Tensor:
-        return Relu.apply(self)
+        return ReLUFunction.apply(self)
 
     def exp(self) -> Tensor:
-        return Exp.apply(self)
+        return ExpFunction.apply(self)
 
     def log(self) -> Tensor:
-        return Log.apply(self)
+        return LogFunction.apply(self)
 
     # --------------------------------------------------------- backpropagation
     def backward(self, grad=None) -> None:
@@ -210,16 +239,17 @@ class Tensor:
             raise ValueError(f"backward(grad): grad has shape {grad.shape}, the tensor {self.shape}")
 
         order = _topological_order(self)          # every tensor after all of its inputs
-        for node in order:
-            if node._function is not None or node.grad is None:
-                node.grad = np.zeros_like(node.data)
+        for t in order:
+            if t._node is not None or t.grad is None:
+                t.grad = np.zeros_like(t.data)
         self.grad += grad
-        for node in reversed(order):              # from the result back to the leaves
-            if node._function is None:            # a leaf: nothing further back
+        for t in reversed(order):                 # from the result back to the leaves
+            node = t._node
+            if node is None:                      # a leaf: nothing further back
                 continue
-            grads = node._function.backward(node._ctx, node.grad)
-            grads = _checked_gradients(node._function, grads, node._inputs)
-            for inp, g in zip(node._inputs, grads):
+            grads = node.function.backward(node.ctx, t.grad)
+            grads = _checked_gradients(node.function, grads, node.inputs)
+            for inp, g in zip(node.inputs, grads):
                 if inp.requires_grad and g is not None:
                     inp.grad += g                 # += : a tensor used twice gets both parts
 
@@ -233,13 +263,14 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
-        node, inputs_done = stack.pop()
+        t, inputs_done = stack.pop()
         if inputs_done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((inp, False) for inp in node._inputs if inp.requires_grad)
+            order.append(t)
+        elif id(t) not in visited:
+            visited.add(id(t))
+            stack.append((t, True))
+            inputs = t._node.inputs if t._node is not None else ()
+            stack.extend((inp, False) for inp in inputs if inp.requires_grad)
     return order
 
 
@@ -287,8 +318,10 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Primitive operations. Each: forward formula, then its local derivative.
 # Gradients may come out in the broadcast shape; _checked_gradients sums them back.
+# Arrays backward needs go through ctx.save_for_backward; settings (an axis,
+# a shape) are plain ctx attributes.
 
-class Add(Function):
+class AddFunction(Function):
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -298,7 +331,7 @@ class Add(Function):
         return grad, grad                      # d(a+b)/da = 1, d(a+b)/db = 1
 
 
-class Mul(Function):
+class MulFunction(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -310,7 +343,7 @@ class Mul(Function):
         return grad * b, grad * a              # d(ab)/da = b, d(ab)/db = a
 
 
-class Pow(Function):
+class PowFunction(Function):
     """a ** p for a constant number p."""
 
     @staticmethod
@@ -326,7 +359,7 @@ class Pow(Function):
         return grad * p * a ** (p - 1)         # d(a^p)/da = p a^(p-1)
 
 
-class MatMul(Function):
+class MatMulFunction(Function):
     """a: (..., n, k) @ b: (..., k, m) -> (..., n, m); both at least 2-D."""
 
     @staticmethod
@@ -342,7 +375,7 @@ class MatMul(Function):
         return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
 
 
-class Sum(Function):
+class SumFunction(Function):
     @staticmethod
     def forward(ctx, a, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
@@ -355,7 +388,7 @@ class Sum(Function):
         return np.broadcast_to(grad, ctx.shape)          # d(sum)/d(a_i) = 1 for every i
 
 
-class Reshape(Function):
+class ReshapeFunction(Function):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.shape = a.shape
@@ -366,7 +399,7 @@ class Reshape(Function):
         return grad.reshape(ctx.shape)         # same numbers, old shape
 
 
-class Transpose(Function):
+class TransposeFunction(Function):
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -377,7 +410,7 @@ class Transpose(Function):
         return grad.transpose(np.argsort(ctx.axes))   # the inverse permutation
 
 
-class Relu(Function):
+class ReLUFunction(Function):
     """max(a, 0) elementwise (the layer nn.ReLU uses it through Tensor.relu)."""
 
     @staticmethod
@@ -391,7 +424,7 @@ class Relu(Function):
         return grad * (a > 0)                  # slope 1 where a > 0, else 0
 
 
-class Exp(Function):
+class ExpFunction(Function):
     @staticmethod
     def forward(ctx, a):
         out = np.exp(a)
@@ -404,7 +437,7 @@ class Exp(Function):
         return grad * out                      # d(e^a)/da = e^a
 
 
-class Log(Function):
+class LogFunction(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)

@@ -184,15 +184,17 @@ class MaxPool2DFunction(Function):
             for v in range(k):
                 part = x[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s]
                 out = part.copy() if out is None else np.maximum(out, part, out=out)
-        ctx.x, ctx.k, ctx.s = x, k, s
+        ctx.save_for_backward(x)
+        ctx.k, ctx.s = k, s
         return out
 
     @staticmethod
     def backward(ctx, grad):
         # Each output's gradient lands on its argmax; overlapping windows add up.
-        index = _window_argmax(ctx.x, ctx.k, ctx.s)
-        flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=ctx.x.size)
-        return flat.reshape(ctx.x.shape).astype(grad.dtype, copy=False)
+        (x,) = ctx.saved_values
+        index = _window_argmax(x, ctx.k, ctx.s)
+        flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=x.size)
+        return flat.reshape(x.shape).astype(grad.dtype, copy=False)
 
 
 def _window_argmax(x: np.ndarray, k: int, s: int) -> np.ndarray:
@@ -247,14 +249,16 @@ class SoftmaxCrossEntropyFunction(Function):
         shifted = logits - logits.max(axis=1, keepdims=True)    # exp cannot overflow
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         n = len(labels)
-        ctx.probs, ctx.labels = np.exp(log_probs), labels
+        ctx.save_for_backward(np.exp(log_probs), labels)
         return -log_probs[np.arange(n), labels].mean()
 
     @staticmethod
     def backward(ctx, grad):
-        d_logits = ctx.probs.copy()                              # softmax - one_hot(label)
-        d_logits[np.arange(len(ctx.labels)), ctx.labels] -= 1
-        return grad * d_logits / len(ctx.labels)
+        probs, labels = ctx.saved_values
+        n = len(labels)
+        d_logits = probs.copy()                                  # softmax - one_hot(label)
+        d_logits[np.arange(n), labels] -= 1
+        return grad * d_logits / n
 
 
 def softmax_cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:

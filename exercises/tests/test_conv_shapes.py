@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import Cases, CheckFailed, Mistake, expect_array, fmt_num, reveal
-from support.student_text import safe_exception, safe_type
+from grader.trusted.checks import Cases, CheckFailed, Mistake, expect_array, fmt_num, reveal
+from exercises.tests.support.student_text import safe_exception, safe_type
 
 Pair = Any  # an int, or a (rows, cols) tuple or list
 

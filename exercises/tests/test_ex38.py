@@ -8,8 +8,8 @@ and zig-zags. The score of each test is the share of mazes solved.
 
 import pytest
 
-from grader.checks import CheckFailed
-from support.maze import PUBLIC_MAZES, describe_failure, prepare_batch, simulate_batch, validate_weights
+from grader.trusted.checks import CheckFailed
+from exercises.tests.support.maze import PUBLIC_MAZES, describe_failure, prepare_batch, simulate_batch, validate_weights
 
 #: Failed mazes explained with a drawing; further failures get one line each.
 DRAWN = 3

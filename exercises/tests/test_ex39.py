@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import (Cases, CheckFailed, Mistake, assert_close, describe, expect_array, fmt_num,
+from grader.trusted.checks import (Cases, CheckFailed, Mistake, assert_close, describe, expect_array, fmt_num,
                            reveal)
 
 REGIMES = ("exploding", "vanishing", "stable")

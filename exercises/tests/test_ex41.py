@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support.conv_oracle import (ConvCase, Conv2dCases, GradCases, ModuleCase, check_conv2d_module, conv2d_case,
-                                 forward_case, forward_cases, grad_case, make_inputs, read_only)
+from exercises.tests.support.conv_oracle import (ConvCase, Conv2dCases, GradCases, ModuleCase, check_conv2d_module,
+                                                 conv2d_case, forward_case, forward_cases, grad_case, make_inputs,
+                                                 read_only)
 
 # (B, C, H, W, O, kh, kw): batch > 1, several channels, non-square images, kh != kw.
 CASES = [

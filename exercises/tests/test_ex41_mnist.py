@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailed, describe, expect_array
-from support.conv_oracle import failing_earlier_parts, root_cause_text
+from grader.trusted.checks import CheckFailed, describe, expect_array
+from exercises.tests.support.conv_oracle import failing_earlier_parts, root_cause_text
 
 N_DIGITS = 500
 FULL_AT, ZERO_BELOW = 0.97, 0.90      # the points curve of part e (as in the final grading)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from grader.checks import (Cases, CheckFailed, Mistake, assert_close, assert_float_close, describe, expect_array,
+from grader.trusted.checks import (Cases, CheckFailed, Mistake, assert_close, assert_float_close, describe, expect_array,
                            expect_float, fmt_num, reveal)
 
 #: Examples per property test: few, reproducible, never shrunk.

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import Cases, CheckFailed, Mistake, expect_array, fmt_num, reveal
-from support.student_text import safe_type
+from grader.trusted.checks import Cases, CheckFailed, Mistake, expect_array, fmt_num, reveal
+from exercises.tests.support.student_text import safe_type
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from grader.checks import Cases, CheckFailed, Mistake, describe, expect_array, fmt_num, raises, reveal
-from support.chernoff import (FAILURE_PROBABILITY, accepted_range, bernoulli_kl, chernoff_information,  # noqa: F401
-                              frequencies_fit, kl_threshold, trials_to_separate)
-from support.gridworld_oracle import (PUBLIC_WORLDS, WorldCase, describe_violations, parse_layout,
-                                      policy_violations, transition_model, value_iteration)
+from grader.trusted.checks import Cases, CheckFailed, Mistake, describe, expect_array, fmt_num, raises, reveal
+from exercises.tests.support.chernoff import (FAILURE_PROBABILITY, accepted_range, bernoulli_kl,  # noqa: F401
+                                              chernoff_information, frequencies_fit, kl_threshold, trials_to_separate)
+from exercises.tests.support.gridworld_oracle import (PUBLIC_WORLDS, WorldCase, describe_violations, parse_layout,
+                                                      policy_violations, transition_model, value_iteration)
 
 # --- statistics: Chernoff (KL) bounds, shared with the regularization tests (support/chernoff.py) ---
 

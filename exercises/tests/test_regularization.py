@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Cases, CheckFailed, Mistake, describe, expect_array, expect_float, fmt_num, raises, reveal
-from support.chernoff import FAILURE_PROBABILITY, accepted_range, frequencies_fit, trials_to_separate
-from support.student_text import safe_dtype, safe_type
+from grader.trusted.checks import Cases, CheckFailed, Mistake, describe, expect_array, expect_float, fmt_num, raises, reveal
+from exercises.tests.support.chernoff import FAILURE_PROBABILITY, accepted_range, frequencies_fit, trials_to_separate
+from exercises.tests.support.student_text import safe_dtype, safe_type
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

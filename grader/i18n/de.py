@@ -110,6 +110,7 @@ MESSAGES: dict = {
     "plugin.skipped": "Dieser Test wurde übersprungen und bringt daher keine Punkte.",
     "plugin.sandbox_unavailable": "Der Grader konnte Ihren Code nicht ausführen (nicht Ihr Fehler): {detail}",
     "plugin.grader_defect": "Der Test des Graders ist selbst fehlgeschlagen (nicht Ihr Fehler): {error}",
+    "plugin.author_error": "ein Fehler im Testcode, den die Kursbetreuung beheben muss",
     "plugin.grader_defect_hidden": ("Der Test des Graders ist selbst fehlgeschlagen (nicht Ihr Fehler); die "
                                     "Kursbetreuung kümmert sich darum."),
     "plugin.unusable_result": ("Der Test konnte Ihr Ergebnis nicht verwenden ({error}). Vergleichen Sie Typ, Form "

@@ -100,6 +100,7 @@ MESSAGES: dict = {
     "plugin.skipped": "This test was skipped, so it scores no points.",
     "plugin.sandbox_unavailable": "The grader could not run your code (not your fault): {detail}",
     "plugin.grader_defect": "The grader's test itself failed (not your fault): {error}",
+    "plugin.author_error": "a bug in the test code that the course staff must fix",
     "plugin.grader_defect_hidden": ("The grader's test itself failed (not your fault); the course staff will look "
                                     "into it."),
     "plugin.unusable_result": ("The test could not use what your code returned ({error}). Compare the type, shape "

@@ -3,9 +3,9 @@
 This module runs on the trusted side of the grader: the tests get the
 student's weights ``(W, U, b)`` from the sandbox and simulate the agent here.
 It ships to students so that the public tests run locally and so that they
-can debug their weights with the same code the grader uses::
+can debug their weights with the same code the grader uses (from the course folder)::
 
-    from support.maze import PUBLIC_MAZES, simulate, describe_failure
+    from exercises.tests.support.maze import PUBLIC_MAZES, simulate, describe_failure
     for maze in PUBLIC_MAZES:
         outcome = simulate(maze, W, U, b)
         if not outcome.solved:
@@ -340,7 +340,7 @@ def validate_weights(value: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     vector (4, 1) of the task's R^{4x1} (it is flattened to (4,)). Raises
     CheckFailed (an AssertionError) with a message for the student otherwise.
     """
-    from grader.checks import CheckFailed, describe, expect_array  # trusted side only
+    from grader.trusted.checks import CheckFailed, describe, expect_array  # trusted side only
 
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         count = f" mit {len(value)} Einträgen" if isinstance(value, (tuple, list)) else ""

@@ -28,7 +28,7 @@ def total(x):
         found += [m for m in MARKERS if m in name]
         if isinstance(obj, float) and obj == 7.125:
             found.append("the hidden factor as a float")
-    mods = [m for m in sys.modules if m.startswith(("pytest", "_pytest", "grader.checks", "grader.plugin", "torch"))]
+    mods = [m for m in sys.modules if m.startswith(("pytest", "_pytest", "grader.trusted.checks", "grader.trusted.plugin", "torch"))]
     found += mods
     if found:
         raise RuntimeError("LEAK " + ", ".join(sorted(set(found))[:8]))

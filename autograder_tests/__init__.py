@@ -1,0 +1,1 @@
+"""The hidden tests (staff only): imported as ``autograder_tests.test_<id>_hidden``; they reuse ``exercises.tests``."""
