@@ -95,6 +95,9 @@ class GridWorld:
         self.start: int = "".join(self.rows).index("S")
         self._state: int | None = None
         self._steps = 0
+        # step() looks its move up here: transition() for every (state, action), once. Q-learning takes
+        # tens of thousands of steps, and re-checking the move each time cost most of a step's time.
+        self._moves = [[self.transition(s, a) for a in range(self.n_actions)] for s in range(self.n_states)]
 
     # -- the model (what value iteration needs) -------------------------------
 
@@ -149,7 +152,9 @@ class GridWorld:
         if self._state is None:
             raise RuntimeError("Rufen Sie reset() vor step() auf: Die Episode ist beendet (terminated oder "
                                "truncated) oder hat noch nicht begonnen.")
-        next_state, reward, terminated = self.transition(self._state, action)
+        if type(action) is not int or not 0 <= action < self.n_actions:
+            action = self._check_action(action)  # raises for anything but an action index
+        next_state, reward, terminated = self._moves[self._state][action]
         self._steps += 1
         truncated = self._steps >= self.max_steps
         self._state = None if terminated or truncated else next_state

@@ -17,20 +17,64 @@ from pathlib import Path
 
 import click
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from grader.command_support import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_course, parse_test_options,
+                                     require_walls)
 
 
-def load_course():
-    from grader import course
-
-    try:
-        return course.load()
-    except course.CourseError as exc:
-        raise click.ClickException(str(exc)) from None
+#: Headings and the help option of the student commands' `--help`, in German (students read them;
+#: click's own are English). Help texts are built at import, before a course is loaded.
+_HELP_HELP = "Diese Hilfe anzeigen und beenden."
 
 
-class GradeGroup(click.Group):
-    """A group where any exercise id (`grade ex41`) is a command too."""
+class GermanHelp:
+    """Mixin for a click command whose `--help` (usage line, headings, help option) reads German."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = _HELP_HELP
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix="Aufruf: ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [rv for p in self.get_params(ctx)  # type: ignore[attr-defined]
+                if not isinstance(p, click.Argument) and (rv := p.get_help_record(ctx)) is not None]
+        if rows:
+            with formatter.section("Optionen"):
+                formatter.write_dl(rows)
+
+
+class StudentCommand(GermanHelp, click.Command):
+    """A student command (`grade list`, `grade ex41`, ...): German `--help`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[OPTIONEN]")
+        super().__init__(*args, **kwargs)
+
+
+class GradeGroup(GermanHelp, click.Group):
+    """A group where any exercise id (`grade ex41`) is a command too; its own `--help` reads German."""
+
+    command_class = StudentCommand
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[OPTIONEN]")
+        kwargs.setdefault("subcommand_metavar", "BEFEHL [ARGUMENTE]...")
+        super().__init__(*args, **kwargs)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        GermanHelp.format_options(self, ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [n for n in self.list_commands(ctx) if (c := self.get_command(ctx, n)) is not None and not c.hidden]
+        if names:
+            limit = formatter.width - 6 - max(len(n) for n in names)
+            with formatter.section("Befehle"):
+                formatter.write_dl([(n, self.get_command(ctx, n).get_short_help_str(limit)) for n in names])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
@@ -70,35 +114,27 @@ def _exercise_command(name: str) -> click.Command | None:
     if name not in _exercise_ids():
         return None
 
-    @click.command(name=name, short_help=f"Run the public tests of {name}.")
+    @click.command(name=name, cls=StudentCommand, short_help=f"Führt die öffentlichen Tests von {name} aus.")
     @_grading_options
     def command(**kwargs) -> None:
         _run_grading([name], **kwargs)
 
-    command.help = (f"Run the tests of exercise {name} against your files in exercises/ and show "
-                    "points and messages per part. Exit 0 when all pass, 1 otherwise, 2 on usage errors.")
+    command.help = (f"Führt die Tests der Aufgabe {name} mit Ihren Dateien in exercises/ aus und zeigt "
+                    "Punkte und Meldungen je Teil. Exit-Code 0, wenn alle Tests bestehen, sonst 1; "
+                    "2 bei einem falschen Aufruf.")
     return command
 
 
 def _grading_options(fn):
-    fn = click.option("--json", "as_json", is_flag=True, help="Print the result document (JSON) instead of the table.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True, help="Das Ergebnis als JSON-Dokument statt als Tabelle ausgeben.")(fn)
     fn = click.option("--submission", type=click.Path(file_okay=False, path_type=Path), default=None,
-                      help="Folder with the files to grade (default: exercises/).")(fn)
-    fn = click.option("--suite", type=click.Choice(["public", "all"]), default="public", show_default=True,
-                      help="'all' adds the hidden tests (course staff only).")(fn)
-    fn = click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-                      help="Options for the tests, e.g. mnist_dir=/data/mnist.")(fn)
+                      metavar="ORDNER",
+                      help="Ordner mit den zu bewertenden Dateien (Vorgabe: exercises/).")(fn)
+    fn = click.option("--suite", type=click.Choice(["public", "all"]), default="public",
+                      help="Vorgabe: public; 'all' nimmt die verdeckten Tests hinzu (nur für Lehrende).")(fn)
+    fn = click.option("--option", "options", multiple=True, metavar="SCHLÜSSEL=WERT",
+                      help="Optionen für die Tests, z. B. mnist_dir=/data/mnist.")(fn)
     return fn
-
-
-def parse_test_options(options: tuple[str, ...]) -> dict:
-    out = {}
-    for item in options:
-        if "=" not in item:
-            raise click.UsageError(f"--option expects KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key] = value
-    return out
 
 
 def _t(key: str, **params) -> str:
@@ -122,8 +158,8 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
         click.echo(_t("cli.missing_files", folder=folder, files=", ".join(missing)), err=True)
         sys.exit(EXIT_USAGE)
     if suite == "all" and not course.has_hidden_tests():
-        click.echo("error: --suite all needs the hidden tests (autograder_tests/), which this folder does not have",
-                   err=True)
+        click.echo("Fehler: --suite all braucht die verdeckten Tests (autograder_tests/), die in diesem Ordner "
+                   "fehlen.", err=True)
         sys.exit(EXIT_USAGE)
     if suite == "all":
         require_walls(course, allow=False)
@@ -153,30 +189,21 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
 
 
 @click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="nn-grader")
+@click.version_option(package_name="nn-grader", help="Die Version anzeigen und beenden.",
+                      message="%(prog)s, Version %(version)s")
 def cli() -> None:
-    """Check and grade the exercises of the course Neuronale Netze.
+    """Prüft und bewertet die Aufgaben des Kurses Neuronale Netze.
 
-    Students: `grade list` shows the exercises, `grade ex41` checks one,
-    `grade all` checks all of them, `grade pack` zips your files for upload.
+    `grade list` zeigt die Aufgaben, `grade ex41` prüft eine Aufgabe,
+    `grade all` prüft alle, `grade pack` packt Ihre Dateien zum Hochladen in eine ZIP-Datei.
     """
-
-
-def require_walls(course, allow: bool) -> None:
-    """The one check before hidden tests run (grader/trusted/doctor.py): refuse where student code could read them."""
-    from grader.trusted import doctor
-
-    try:
-        doctor.require_walls_for_hidden_tests(course, allow=allow)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @cli.command("doctor", short_help="Zeigt, welche Schutzwände dieser Rechner der Sandbox gibt.")
 @click.option("--json", "as_json", is_flag=True, help="Den Bericht der Test-Sandbox als JSON ausgeben.")
 def doctor_cmd(as_json: bool) -> None:
     """Startet eine Sandbox (ohne Ihren Code) und zeigt, welche Schutzwände
-    dieser Rechner bietet und was das für verdeckte Tests bedeutet."""
+    dieser Rechner bietet und welche Folgen das für verdeckte Tests hat."""
     from grader.trusted import doctor
 
     try:
@@ -191,10 +218,10 @@ def doctor_cmd(as_json: bool) -> None:
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else doctor.render(report))
 
 
-@cli.command("list", short_help="List exercises, parts and points.")
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON (for scripts).")
+@cli.command("list", short_help="Zeigt die Aufgaben, ihre Teile und Punkte.")
+@click.option("--json", "as_json", is_flag=True, help="Die Liste als JSON ausgeben (für Skripte).")
 def list_cmd(as_json: bool) -> None:
-    """List the exercises with their parts and points."""
+    """Zeigt die Aufgaben mit ihren Teilen und Punkten."""
     course = load_course()
     if as_json:
         click.echo(json.dumps([{
@@ -212,22 +239,24 @@ def list_cmd(as_json: bool) -> None:
         click.echo(f"    Dateien: {files}")
 
 
-@cli.command("all", short_help="Run the public tests of every exercise.")
+@cli.command("all", short_help="Führt die öffentlichen Tests aller Aufgaben aus.")
 @_grading_options
 def all_cmd(**kwargs) -> None:
-    """Run the tests of every exercise (see `grade EXID`)."""
+    """Führt die Tests aller Aufgaben aus (siehe `grade EXID`)."""
     _run_grading([e.id for e in load_course().exercises], **kwargs)
 
 
-@cli.command("pack", short_help="Zip your exercise files for upload.")
+@cli.command("pack", short_help="Packt Ihre Aufgabendateien zum Hochladen in eine ZIP-Datei.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("submission.zip"),
-              show_default=True)
-@click.option("--allow-missing", is_flag=True, help="Build the zip even if required files are missing.")
+              metavar="DATEI", help="Name der ZIP-Datei (Vorgabe: submission.zip).")
+@click.option("--allow-missing", is_flag=True, help="Die ZIP-Datei auch dann packen, wenn Pflichtdateien fehlen.")
 def pack_cmd(output: Path, allow_missing: bool) -> None:
-    """Zip your exercise files, ex41's weights and your free-text answers (notebooks) with a manifest."""
-    from grader import pack
+    """Packt Ihre Aufgabendateien, die Gewichte von ex41 und Ihre Freitext-Antworten (Notebooks)
+    mit einer Dateiliste (manifest.json) in eine ZIP-Datei."""
+    from grader import i18n, pack
 
     course = load_course()
+    i18n.set_language(course.language)       # a notebook's error is the student's to read
     try:
         manifest = pack.pack(course, course.exercises_dir, output, allow_missing=allow_missing)
     except pack.PackError as exc:
@@ -304,7 +333,7 @@ def main() -> None:
         os.environ.setdefault(var, "1")  # set before numpy/torch load their thread pools
     from grader.sandbox import isolation
 
-    staff = len(sys.argv) > 1 and sys.argv[1] in ("batch", "validate", "autograder", "release", "similarity")
+    staff = len(sys.argv) > 1 and sys.argv[1] in ("batch", "merge", "validate", "autograder", "release", "similarity")
     isolation.install_interrupt_handlers(
         "Interrupted: every sandbox and worker of this run was stopped; rerun to resume." if staff else
         "Abgebrochen: Die Bewertung wurde beendet, alle dabei gestarteten Prozesse wurden gestoppt.")

@@ -11,6 +11,7 @@ conventions below, so that adding an exercise never touches engine code:
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -219,13 +220,23 @@ def _exercise(raw: dict, default_timeout: float, path: Path) -> Exercise:
 
 
 def _secret_seed(root: Path) -> str:
-    """The seed that varies hidden-test inputs per course run, if staff set one.
+    """The secret that varies hidden-test inputs per student and course run.
 
-    Kept outside course.toml (which ships to students): autograder_tests/SEED
-    or the GRADE_SECRET_SEED environment variable.
+    Kept outside course.toml (which ships to students): the GRADE_SECRET_SEED
+    environment variable or autograder_tests/SEED. Without either, a digest of
+    the hidden test files themselves: they are as secret as a seed (students
+    never get them), so hidden inputs cannot be recomputed from the student id
+    and the test name alone. A course without hidden tests has no secret.
     """
     env = os.environ.get("GRADE_SECRET_SEED")
     if env:
         return env
-    seed_file = root / "autograder_tests" / "SEED"
-    return seed_file.read_text(encoding="utf-8").strip() if seed_file.is_file() else ""
+    hidden = root / "autograder_tests"
+    seed_file = hidden / "SEED"
+    if seed_file.is_file():
+        return seed_file.read_text(encoding="utf-8").strip()
+    digest = hashlib.sha256(b"nn-grader hidden tests\0")
+    files = sorted(p for p in hidden.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if hidden.is_dir() else []
+    for path in files:
+        digest.update(path.relative_to(hidden).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest() if files else ""

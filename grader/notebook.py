@@ -7,7 +7,7 @@ by a comment naming its cell so error line numbers can be traced back.
 IPython syntax (``%magic``, ``!shell``) inside tagged cells is commented out
 because the graded file is plain Python. Untagged cells (experiments, plots)
 are ignored. Malformed notebooks give a NotebookError with a message a
-student can act on.
+student can act on, in the course's language (grader/i18n ``nb.*``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 
 import nbformat
+
+from grader.i18n import t
 
 TAG_PREFIX = "exercise-file:"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
@@ -28,7 +30,7 @@ _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class NotebookError(ValueError):
-    """The notebook cannot be used for grading; the message is for the student."""
+    """The notebook cannot be used for grading; the message is for the student (course language)."""
 
 
 def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
@@ -66,26 +68,24 @@ def _load(data: bytes, label: str) -> nbformat.NotebookNode:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise NotebookError(f"{label} is not a text file in UTF-8; upload the .ipynb saved by Jupyter") from None
+        raise NotebookError(t("nb.not_utf8", label=label)) from None
     if json_depth(text) > MAX_JSON_DEPTH:
-        raise NotebookError(f"{label} is not a valid notebook (its JSON nests more than {MAX_JSON_DEPTH} "
-                            "levels deep); upload the .ipynb saved by Jupyter")
+        raise NotebookError(t("nb.too_deep", label=label, limit=MAX_JSON_DEPTH))
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(f"{label} is not a valid notebook (not JSON: {exc.msg} at line {exc.lineno}); "
-                            "was it saved completely?") from None
+        raise NotebookError(t("nb.not_json", label=label, detail=exc.msg, line=exc.lineno)) from None
     except (RecursionError, ValueError) as exc:  # e.g. numbers too long to convert
-        raise NotebookError(f"{label} is not a valid notebook ({type(exc).__name__}); "
-                            "upload the .ipynb saved by Jupyter") from None
+        raise NotebookError(t("nb.unreadable", label=label, error=type(exc).__name__)) from None
     if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
-        raise NotebookError(f"{label} is JSON but not a Jupyter notebook (no 'cells'/'nbformat')")
+        raise NotebookError(t("nb.not_notebook", label=label))
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several validation/reader error types
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise NotebookError(f"{label} is not a valid Jupyter notebook: {first}") from None
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        # nbformat's own (English) text stays verbatim behind its exception name, as Python shows it.
+        raise NotebookError(t("nb.invalid", label=label, error=type(exc).__name__, detail=first)) from None
     return nb
 
 
@@ -110,16 +110,15 @@ def extract_files(source: Path | bytes, label: str | None = None) -> dict[str, s
         label = label or Path(source).name
         data = Path(source).read_bytes()
     else:
-        label = label or "the notebook"
+        label = label or t("nb.the_notebook")
         data = bytes(source)
     nb = _load(data, label)
     try:
         chunks = _tagged_chunks(nb, label)
     except (AttributeError, TypeError, KeyError) as exc:  # a field of the wrong type that validation let through
-        raise NotebookError(f"{label} is not a valid Jupyter notebook ({type(exc).__name__} in its cells)") from None
+        raise NotebookError(t("nb.bad_cells", label=label, error=type(exc).__name__)) from None
     if not chunks:
-        raise NotebookError(f"{label} has no cells tagged '{TAG_PREFIX}<file>'; use the notebook from the "
-                            "release and keep your solution in its tagged cells")
+        raise NotebookError(t("nb.no_tagged_cells", label=label, prefix=TAG_PREFIX))
     return {name: "\n".join(parts) for name, parts in chunks.items()}
 
 
@@ -131,10 +130,10 @@ def _tagged_chunks(nb: nbformat.NotebookNode, label: str) -> dict[str, list[str]
         targets = [t[len(TAG_PREFIX):].strip() for t in tags if isinstance(t, str) and t.startswith(TAG_PREFIX)]
         for target in targets:
             if not _SAFE_NAME.match(target):
-                raise NotebookError(f"{label}, cell {index}: tag '{TAG_PREFIX}{target}' does not name a .py file")
+                raise NotebookError(t("nb.bad_tag", label=label, index=index, tag=TAG_PREFIX + target))
             if cell.cell_type != "code":
-                raise NotebookError(f"{label}, cell {index}: tagged '{TAG_PREFIX}{target}' but is a "
-                                    f"{cell.cell_type} cell, not a code cell")
+                raise NotebookError(t("nb.not_code_cell", label=label, index=index, tag=TAG_PREFIX + target,
+                                      kind=cell.cell_type))
             chunks.setdefault(target, []).append(f"# --- {label}, cell {index} ---\n{_pythonise(cell.source)}\n")
     return chunks
 
@@ -168,7 +167,7 @@ def extract_answers(source: Path | bytes, label: str | None = None) -> dict[str,
         label = label or Path(source).name
         data = Path(source).read_bytes()
     else:
-        label = label or "the notebook"
+        label = label or t("nb.the_notebook")
         data = bytes(source)
     nb = _load(data, label)
     answers: dict[str, list[str]] = {}

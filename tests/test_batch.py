@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -68,14 +69,14 @@ def test_dir_layout_grades_every_student_and_reports_errors(tmp_path):
     assert grades["s001"]["total"] == "4" and grades["s001"]["status"] == "graded"
     assert grades["s002"]["alpha"] == "0" and grades["s002"]["status"] == "graded"
     assert grades["s003"]["alpha"] == "3"          # the notebook's tagged cell was graded
-    assert grades["s004"]["status"].startswith("error:") and "zip" in grades["s004"]["status"]
+    assert grades["s004"]["status"] == "error: die ZIP-Datei ist beschädigt"     # the course language (de)
     assert grades["s005"]["alpha"] == "0"
     for student in grades:
         for name in ("feedback.html", "feedback.md", "results.json"):
             assert (out / student / name).is_file(), (student, name)
     gs = json.loads((out / "s001" / "results.json").read_text())
     assert gs["score"] == 4 and all("visibility" in t for t in gs["tests"])
-    assert "UTF-8" in (out / "s005" / "feedback.md").read_text()
+    assert "alpha.py ist nicht als UTF-8 gespeichert (Byte 0xff in Zeile 1)" in (out / "s005" / "feedback.md").read_text()
     assert (out / "summary.html").is_file()
 
 
@@ -218,10 +219,11 @@ def test_hostile_dir_batch_grades_everyone_else(tmp_path):
     grades = assert_complete_reports(out, students)
     for student in ("s1", "grades.csv_", "summary.html_", "deepmanifest"):
         assert grades[student]["alpha"] == "3" and grades[student]["status"] == "graded", student
-    assert "nests more than 64 levels" in grades["deepnb"]["status"]
-    assert "not a valid Jupyter notebook" in grades["wrongtypes"]["status"]
-    assert "zip bomb" in grades["bomb"]["status"] or "larger than the limit" in grades["bomb"]["status"]
-    assert "outside its folder" in grades["slip"]["status"] and "symbolic link" in grades["link"]["status"]
+    assert "abgabe.ipynb ist kein gültiges Notebook (sein JSON ist mehr als 64 Ebenen" in grades["deepnb"]["status"]
+    assert "abgabe.ipynb ist kein gültiges Jupyter-Notebook" in grades["wrongtypes"]["status"]
+    assert "ZIP-Bombe" in grades["bomb"]["status"] or "größer als die Obergrenze" in grades["bomb"]["status"]
+    assert "aus seinem Ordner hinausführt" in grades["slip"]["status"]
+    assert "symbolischen Link (alpha.py)" in grades["link"]["status"]
     # a lone surrogate in printed output is written, and the 1 point of part a is kept
     assert grades["noisy"]["alpha"] == "1" and grades["noisy"]["status"] == "graded"
     record = json.loads((out / "noisy" / "grading.json").read_text(encoding="utf-8"))
@@ -252,7 +254,7 @@ def test_hostile_moodle_batch(tmp_path):
     ids = {str(i) for i in range(1000001, 1000007)}
     grades = assert_complete_reports(out, ids, ("moodle_grading_worksheet.csv", "moodle_feedback_files.zip"))
     assert grades["1000001"]["alpha"] == "3" and grades["1000002"]["alpha"] == "0"   # nobody claims 1000001
-    assert grades["1000004"]["alpha"] == "3" and "nests" in grades["1000005"]["status"]
+    assert grades["1000004"]["alpha"] == "3" and "Ebenen tief verschachtelt" in grades["1000005"]["status"]
     with open(out / "moodle_grading_worksheet.csv", newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     by_id = {r[0]: r for r in table[1:]}
@@ -374,3 +376,24 @@ def test_every_file_of_out_is_staff_only(tmp_path):
     loose = [f"{p.relative_to(out)} {oct(p.stat().st_mode & 0o777)}" for p in files if p.stat().st_mode & 0o077]
     assert not loose, loose
     assert out.stat().st_mode & 0o077 == 0
+
+
+def test_suite_digest_sees_the_course_framework_but_not_student_files(tmp_path):
+    """A rerun regrades after any change to what grading runs (framework modules, test packages),
+    and not after a change to a stub (the students' files are the submissions' business)."""
+    from grader import course as course_mod
+    from grader.staff import batch
+
+    course_dir = tmp_path / "course"
+    shutil.copytree(MINI, course_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    course = course_mod.load(course_dir)
+    before = batch.suite_digest(course, ["alpha"])
+    (course_dir / "exercises" / "alpha.py").write_text("# a student's stub changed\n")
+    assert batch.suite_digest(course, ["alpha"]) == before
+    for changed in (course_dir / "exercises" / "tests" / "__init__.py", course_dir / "exercises" / "framework.py",
+                    course_dir / "autograder_tests" / "helpers" / "data.txt"):
+        changed.parent.mkdir(parents=True, exist_ok=True)
+        changed.write_text(changed.read_text() + "\n# changed\n" if changed.exists() else "# new\n")
+        after = batch.suite_digest(course, ["alpha"])
+        assert after != before, changed
+        before = after

@@ -56,3 +56,18 @@ def test_corpus_mixes_kinds_and_injects_into_the_named_function(tmp_path: Path) 
     assert kinds.get("crash_import", 0) + kinds.get("crash_exit", 0) > 0
     assert len(list((tmp_path / "subs").iterdir())) == 40
     assert all((tmp_path / "subs" / s / "ex39_rnn_gradients.py").is_file() for s in manifest["students"])
+
+
+def test_per_exercise_grades_reference_and_stub_as_batch_does(tmp_path: Path) -> None:
+    out = tmp_path / "per_exercise.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "per_exercise.py"), "--reps", "1", "--only", "ex39", "--no-all",
+         "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = json.loads(out.read_text())["runs"]
+    assert set(runs) == {"reference/ex39", "stub/ex39"}
+    reference, stub = runs["reference/ex39"]["median"], runs["stub/ex39"]["median"]
+    assert reference["score"] == 3.0 and stub["score"] == 0.0      # the points of course.toml, and none
+    for row in (reference, stub):
+        assert row["starts"] == 2 and row["tests"] > 0             # public and hidden sandbox, tests ran
+        assert row["wall_s"] > 0 and row["grading_cpu_s"] > 0 and row["sandbox_cpu_s"] >= 0

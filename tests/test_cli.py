@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -76,7 +77,48 @@ def test_help_lists_commands_and_exercises(monkeypatch):
     assert result.exit_code == 0
     for name in ("batch", "validate", "release", "autograder", "pack", "ex41", "qlearning"):
         assert f"  {name} " in result.output, name
-    assert "Run the public tests of ex41." in result.output
+    assert "Führt die öffentlichen Tests von ex41 aus." in result.output
+
+
+STAFF_COMMANDS = {"batch", "validate", "release", "autograder", "merge", "similarity"}
+
+
+def _help(args: list[str], monkeypatch) -> str:
+    """`grade ARGS --help` as a student's terminal shows it (wide, so each command's line stays one line)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("GRADE_COURSE_ROOT", raising=False)
+    result = CliRunner().invoke(cli.cli, [*args, "--help"], catch_exceptions=False, prog_name="grade",
+                                terminal_width=300, max_content_width=300)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _prose(help_text: str) -> str:
+    """The help without option names (``--allow-missing`` is an identifier, not English prose)."""
+    return "\n".join(re.split(r"\s{2,}", line.strip(), maxsplit=1)[-1] if line.strip().startswith("-") else line
+                     for line in help_text.splitlines())
+
+
+def test_student_help_is_german(monkeypatch):
+    """`grade --help` and the student commands' help read German (the staff commands' lines stay English)."""
+    from test_language import english_lines
+
+    top = _help([], monkeypatch).splitlines()
+    staff_lines = [line for line in top if line.split()[:1] and line.split()[0] in STAFF_COMMANDS]
+    student_lines = [line for line in top if line not in staff_lines]
+    assert len(staff_lines) == len(STAFF_COMMANDS) and english_lines("\n".join(staff_lines))  # the scanner bites
+    assert english_lines(_prose("\n".join(student_lines))) == []
+    for needed in ("Aufruf: grade [OPTIONEN] BEFEHL", "Optionen:", "Befehle:", "Diese Hilfe anzeigen und beenden.",
+                   "Prüft und bewertet die Aufgaben", "Führt die öffentlichen Tests aller Aufgaben aus."):
+        assert any(needed in line for line in student_lines), needed
+    for command in (["ex41"], ["qlearning"], ["list"], ["all"], ["pack"], ["doctor"]):
+        text = _help(command, monkeypatch)
+        assert english_lines(_prose(text)) == [], (command, english_lines(_prose(text)))
+        assert f"Aufruf: grade {command[0]} [OPTIONEN]" in text and "Optionen:" in text, text
+    exercise = _help(["ex41"], monkeypatch)
+    for needed in ("Führt die Tests der Aufgabe ex41 mit Ihren Dateien", "--submission ORDNER",
+                   "--option SCHLÜSSEL=WERT", "Vorgabe: public", "als JSON-Dokument"):
+        assert needed in exercise, needed
 
 
 def test_unknown_exercise_is_a_usage_error(monkeypatch):

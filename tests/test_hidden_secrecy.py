@@ -313,3 +313,102 @@ def test_hidden_check_messages_resist_shielded_names(mini, tmp_path, trick):
     else:
         secret = re.search(r"Zzz([a-j]{6,})", staff["message"]).group(1)
     assert secret not in test["message"], test["message"]
+
+
+#: A hidden test parametrized with literal inputs: pytest's ids spell the values (test_x[sixty_four-1]).
+PARAMETRIZED_HIDDEN = '''
+import numpy as np
+import pytest
+
+from grader.trusted.checks import assert_close
+
+
+@pytest.mark.part("a")
+@pytest.mark.parametrize("label, factor", [("sixty_four", 64.0), ("minus_three", -3.0)])
+def test_scale_param_hidden(student, label, factor):
+    x = np.arange(4.0)
+    assert_close(student.alpha.scale(x, factor), factor * x, what="scale(x, factor)")
+'''
+
+
+def test_parameter_ids_of_hidden_tests_do_not_name_their_inputs(tmp_path):
+    """Students read test names (feedback, results.json): a hidden test's name numbers its cases, the staff
+    record keeps the node id with the values."""
+    from grader.staff.reports import feedback, gradescope
+
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    (root / "autograder_tests" / "test_alpha_param_hidden.py").write_text(PARAMETRIZED_HIDDEN)
+    course = course_mod.load(root)
+    result = grade_sources(course, tmp_path / "sub", {"alpha.py": (MINI / "solutions" / "alpha.py").read_text()},
+                           ["alpha"])
+    names = sorted(t["name"] for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]
+                   if "param" in t["id"])
+    assert names == ["test_scale_param_hidden[0]", "test_scale_param_hidden[1]"]
+    assert any("sixty_four" in t["id"] for ex in result["exercises"] for p in ex["parts"] for t in p["tests"])
+    shown = (feedback.render_md(result) + feedback.render_html(result)
+             + json.dumps(gradescope.to_results_json(result, hidden_visibility="visible"), ensure_ascii=False))
+    assert "test_scale_param_hidden[0]" in shown
+    assert "sixty_four" not in shown and "minus_three" not in shown
+
+
+def test_without_a_seed_the_secret_is_a_digest_of_the_hidden_tests(tmp_path, monkeypatch):
+    """No SEED file, no GRADE_SECRET_SEED: hidden inputs still depend on something students never have."""
+    monkeypatch.delenv("GRADE_SECRET_SEED", raising=False)
+    course_dir = tmp_path / "course"
+    shutil.copytree(MINI, course_dir, ignore=shutil.ignore_patterns("__pycache__", "SEED"))
+    first = course_mod.load(course_dir).secret_seed
+    assert re.fullmatch(r"[0-9a-f]{64}", first)
+    assert course_mod.load(course_dir).secret_seed == first          # a regrade draws the same inputs
+    hidden = next((course_dir / "autograder_tests").glob("test_*_hidden.py"))
+    hidden.write_text(hidden.read_text() + "\n# changed\n")
+    assert course_mod.load(course_dir).secret_seed != first          # other hidden tests, other inputs
+    (course_dir / "autograder_tests" / "SEED").write_text("term-2027\n")
+    assert course_mod.load(course_dir).secret_seed == "term-2027"
+    monkeypatch.setenv("GRADE_SECRET_SEED", "from-env")
+    assert course_mod.load(course_dir).secret_seed == "from-env"
+    shutil.rmtree(course_dir / "autograder_tests")
+    monkeypatch.delenv("GRADE_SECRET_SEED")
+    assert course_mod.load(course_dir).secret_seed == ""              # nothing hidden, nothing to keep secret
+
+
+def test_sandboxes_started_ahead_change_nothing_but_when_they_start(mini, tmp_path, monkeypatch):
+    """Every sandbox after the first is started before its first test (the start overlaps the tests
+    before it), each (exercise, public/hidden) still gets its own process, and the points and
+    messages are exactly those of starting each sandbox on first use."""
+    from grader.trusted import remote
+
+    events: list[tuple[str, object]] = []
+    real_init, real_ensure = remote.SandboxProcess.__init__, remote.StudentSession._ensure
+
+    def init(self, config):
+        real_init(self, config)
+        events.append(("start", self))
+
+    def ensure(self):
+        had = self.proc
+        proc = real_ensure(self)
+        if had is None:
+            events.append(("use", proc))
+        return proc
+
+    monkeypatch.setattr(remote.SandboxProcess, "__init__", init)
+    monkeypatch.setattr(remote.StudentSession, "_ensure", ensure)
+    sources = {"alpha.py": (MINI / "solutions" / "alpha.py").read_text(),
+               "beta.py": (MINI / "solutions" / "beta.py").read_text()}
+    ahead = grade_sources(mini, tmp_path / "ahead", sources, ["alpha", "beta"], student_id="s1", fork=False)
+    used = [proc for kind, proc in events if kind == "use"]
+    assert len(used) == len({id(p) for p in used}) == 3   # alpha, beta public; alpha hidden: own sandboxes
+    position = {(kind, id(p)): i for i, (kind, p) in enumerate(events)}
+    for before, proc in zip(used, used[1:]):
+        # started ahead: while the session before it was being set up, before that one's first call
+        assert position[("start", id(proc))] < position[("use", id(before))]
+
+    monkeypatch.setattr(remote.StudentSession, "prestart", lambda self: None)
+    on_use = grade_sources(mini, tmp_path / "on_use", sources, ["alpha", "beta"], student_id="s1", fork=False)
+
+    def verdicts(result):
+        return [(t["id"], t["score"], t["status"], t["message"]) for ex in result["exercises"]
+                for p in ex["parts"] for t in p["tests"]]
+
+    assert verdicts(ahead) == verdicts(on_use) and ahead["score"] == on_use["score"] == 4.0

@@ -90,7 +90,7 @@ def test_ilias_download_is_read_per_student(tmp_path, form, submissions, title):
     assert team.error is None and team.lms["team"] == "Team 7" and team.lms["late"] is True
     assert (team.files_dir / "alpha.py").read_text() == REF["alpha.py"]    # "Late Submission - " dropped
     broken = subs["Kaputt_Ordner_umbenannt"]
-    assert broken.error and "ILIAS user id" in broken.error and "Kaputt_Ordner_umbenannt" in broken.error
+    assert broken.error and "ILIAS-Benutzer-ID" in broken.error and "Kaputt_Ordner_umbenannt" in broken.error
     assert not any(broken.files_dir.iterdir())
 
 
@@ -98,7 +98,7 @@ def test_same_usr_id_twice_is_an_error_for_both(tmp_path):
     files = {"Abgaben/Mueller_Joerg_jmueller_4711/alpha.py": REF["alpha.py"],
              "Abgaben/Mueller_Jorg_jm_4711/alpha.py": STUB["alpha.py"]}
     subs = read_submissions(as_zip(tmp_path, files), "ilias", tmp_path / "w", EXPECTED)
-    assert len(subs) == 2 and all(s.error and "more than one submission" in s.error for s in subs)
+    assert len(subs) == 2 and all(s.error and "mehr als eine Abgabe für die ID 4711" in s.error for s in subs)
 
 
 def test_traversal_in_an_ilias_zip_costs_only_that_student(tmp_path):
@@ -109,7 +109,7 @@ def test_traversal_in_an_ilias_zip_costs_only_that_student(tmp_path):
         zf.writestr("Abgaben/Evil_Eve_eve_66/alpha.py", REF["alpha.py"])
     subs = {s.student_id: s for s in read_submissions(path, "ilias", tmp_path / "w", EXPECTED)}
     assert subs["4711"].error is None
-    assert "outside its folder" in subs["66"].error
+    assert "aus seinem Ordner hinausführt" in subs["66"].error
     assert not (tmp_path / "etc").exists() and not (tmp_path / "w" / "etc").exists()
 
 
@@ -127,7 +127,7 @@ def test_status_rule_and_rows():
             SimpleNamespace(student_id="14", lms={"usr_id": "14", "folder": "x_14"}),
             SimpleNamespace(student_id="Kaputt", lms={"folder": "Kaputt"})]
     results = [_record("4711", 2.5), _record("12", 0), _record("13", 0, pending=True),
-               _record("14", 0, status="error: =HYPERLINK(\"x\") the zip file is corrupt"), _record("Kaputt", 3)]
+               _record("14", 0, status="error: =HYPERLINK(\"x\") die ZIP-Datei ist beschädigt"), _record("Kaputt", 3)]
     left_out: list[str] = []
     rows = ilias.status_rows(results, subs, left_out)
     assert rows[0] == ilias.STATUS_HEADER and left_out == ["Kaputt"]
@@ -140,7 +140,7 @@ def test_status_rule_and_rows():
     assert by_id["12"]["status"] == "failed" and by_id["12"]["mark"] == "0"
     assert by_id["13"]["status"] == "notgraded" and "noch ausstehend" in by_id["13"]["comment"]
     assert by_id["14"]["status"] == "notgraded" and by_id["14"]["update"] == "0" and by_id["14"]["mark"] == ""
-    assert "the zip file is corrupt" in by_id["14"]["comment"]
+    assert "die ZIP-Datei ist beschädigt" in by_id["14"]["comment"]
 
 
 def test_multi_feedback_zip_is_reproducible_and_named_like_ilias(tmp_path):

@@ -101,14 +101,14 @@ def test_dir_layout(dir_source, tmp_path):
     s3 = subs["s3"]
     assert s3.error is None and set(files_of(s3)) == {"ex41_conv.py", "ex41_mnist.py"}
     assert "def h_conv2d" in files_of(s3)["ex41_conv.py"]
-    assert subs["s4"].error == "the zip file is corrupt"
-    assert "ex41_conv.py is not saved as UTF-8 (byte 0xf6 in line 1)" in subs["s5"].error
-    assert subs["s6"].error.startswith("none of the exercise files found") and "bericht.pdf" in subs["s6"].error
-    assert "more than one submission for the id s7" in subs["s7"].error
+    assert subs["s4"].error == "die ZIP-Datei ist beschädigt"
+    assert "ex41_conv.py ist nicht als UTF-8 gespeichert (Byte 0xf6 in Zeile 1)" in subs["s5"].error
+    assert subs["s6"].error.startswith("keine der Aufgabendateien gefunden") and "bericht.pdf" in subs["s6"].error
+    assert "mehr als eine Abgabe für die ID s7" in subs["s7"].error
     assert subs["s7__dup2_"].error == subs["s7"].error
-    assert "symbolic link" in subs["s8"].error
-    assert "two different versions of ex41_conv.py" in subs["s9"].error
-    assert subs["s10"].error.startswith("abgabe.ipynb has no cells tagged 'exercise-file:<file>'")
+    assert "symbolischen Link" in subs["s8"].error
+    assert "zwei verschiedene Fassungen von ex41_conv.py" in subs["s9"].error
+    assert subs["s10"].error.startswith("abgabe.ipynb hat keine Zellen mit dem Tag 'exercise-file:<file>'")
     for sub in subs.values():                         # errors leave no files to grade
         if sub.error:
             assert not list(sub.files_dir.iterdir())
@@ -117,7 +117,7 @@ def test_dir_layout(dir_source, tmp_path):
 
 def test_single_expected_file_message(dir_source, tmp_path):
     subs = by_student(read_submissions(dir_source, "dir", tmp_path / "w", {"ex41_conv.py"}))
-    assert subs["s6"].error == "no ex41_conv.py found (the submission contains: bericht.pdf)"
+    assert subs["s6"].error == "ex41_conv.py nicht gefunden (die Abgabe enthält: bericht.pdf)"
 
 
 def test_fingerprint_tracks_content(dir_source, tmp_path):
@@ -149,11 +149,11 @@ def test_dir_layout_from_a_zip_with_hostile_entries(tmp_path):
     subs = by_student(read_submissions(src, "dir", tmp_path / "work", EXPECTED))
     assert sorted(subs) == ["s1", "s2", "s3", "s4", "s5", "s6", "s7"]     # unowned hostile entries dropped
     assert subs["s1"].error is None and files_of(subs["s1"]) == {"ex41_conv.py": CONV}
-    assert "symbolic link (link.py)" in subs["s2"].error
-    assert "path leading outside its folder" in subs["s3"].error
-    assert "absolute path" in subs["s4"].error
-    assert "zip bomb" in subs["s5"].error
-    assert "device or special file" in subs["s6"].error
+    assert "symbolischen Link (link.py)" in subs["s2"].error
+    assert "Pfad, der aus seinem Ordner hinausführt (../../evil.py)" in subs["s3"].error
+    assert "absoluten Pfad (/abs/ex41_conv.py)" in subs["s4"].error
+    assert "data.bin, verdächtig stark komprimiert (ZIP-Bombe?)" in subs["s5"].error
+    assert "Geräte- oder Spezialdatei (fifo)" in subs["s6"].error
     assert subs["s7"].error is None                       # Windows separators are understood
     assert "outside.py" not in {p.name for p in tmp_path.rglob("*")}
     assert "evil.py" not in {p.name for p in tmp_path.rglob("*")}
@@ -173,9 +173,9 @@ def test_size_and_count_caps(tmp_path):
     (root / "total" / "ex41_mnist.py").write_text(MNIST + "#" * 3000)
     limits = Limits(max_file_bytes=4000, max_total_bytes=5000, max_entries=10)
     subs = by_student(read_submissions(root, "dir", tmp_path / "w", EXPECTED, limits=limits))
-    assert "larger than the limit of 4 KB" in subs["big"].error
-    assert "more than 10 files" in subs["many"].error
-    assert "submission is larger than the limit of 5 KB" in subs["total"].error
+    assert "größer als die Obergrenze von 4 KB" in subs["big"].error
+    assert "mehr als 10 Dateien" in subs["many"].error
+    assert "Abgabe ist größer als die Obergrenze von 5 KB" in subs["total"].error
 
 
 def test_broken_source_is_the_batch_error(tmp_path):
@@ -219,10 +219,10 @@ def test_moodle_download_all_three_namings(tmp_path):
     assert files_of(joerg) == {"ex41_conv.py": CONV}
     anon = subs["1234570"]
     assert anon.name == "Participant" and anon.error is None and "def h_conv2d" in files_of(anon)["ex41_conv.py"]
-    assert subs["1234571"].error == "the submission contains no files (only online text)"
-    assert "more than one submission for the id 1234572" in subs["1234572"].error
-    assert "more than one submission" in subs["1234572__dup2_"].error
-    assert subs["1234573"].error == "the zip file is corrupt"
+    assert subs["1234571"].error == "die Abgabe enthält keine Dateien (nur Online-Text)"
+    assert "mehr als eine Abgabe für die ID 1234572" in subs["1234572"].error
+    assert "mehr als eine Abgabe" in subs["1234572__dup2_"].error
+    assert subs["1234573"].error == "die ZIP-Datei ist beschädigt"
 
 
 def test_moodle_unpacked_and_rewrapped(tmp_path):
@@ -261,7 +261,7 @@ def test_canvas_download(tmp_path):
     assert files_of(lima) == {"ex41_conv.py": CONV, "notes.py": "# notes\n"}
     assert "conv.py taken as ex41_conv.py" in lima.notes
     assert subs["12348"].lms["late"] is True and subs["12348"].error is None
-    assert "contains no files" in subs["12349"].error
+    assert "enthält keine Dateien" in subs["12349"].error
 
 
 def test_reads_a_real_grade_pack_zip(tmp_path, course):
@@ -298,7 +298,7 @@ def test_student_ids_never_collide_with_reports_or_each_other(tmp_path):
     assert by["grades.csv_"].error is None and by["grades.csv_"].lms["original_id"] == "grades.csv"
     assert by["SUMMARY.HTML_"].error is None and "nul.txt_" in by
     assert by["s7__dup2"].error is None                    # a real folder named like a duplicate stays itself
-    assert "more than one submission" in by["s7"].error and "more than one submission" in by["s7__dup2_"].error
+    assert "mehr als eine Abgabe" in by["s7"].error and "mehr als eine Abgabe" in by["s7__dup2_"].error
     joerg = [s for s in subs if s.lms.get("original_id") in ("Jörg", "Jürg")]
     assert len(joerg) == 2 and all(s.error is None and s.student_id.endswith("_") for s in joerg)
     again = [s.student_id for s in read_submissions(root, "dir", tmp_path / "w2", EXPECTED)]
@@ -371,3 +371,111 @@ def test_a_crash_while_reading_one_submission_is_its_error_only(tmp_path, monkey
     assert subs["s1"].notes == ["manifest.json is not a readable file list (ignored)"]
     assert subs["s2"].error.startswith("the submission could not be read (RecursionError")
     assert len(subs["s2"].fingerprint) == 64 and not list(subs["s2"].files_dir.iterdir())
+
+
+# --- language -----------------------------------------------------------------------
+
+def _password_zip(name: str, data: str) -> bytes:
+    """A zip whose entry is marked encrypted (general purpose flag bit 0), as a password-protected upload."""
+    blob = bytearray(make_zip({name: data}))
+    central = blob.index(b"PK\x01\x02")
+    blob[central + 8] |= 0x01
+    return bytes(blob)
+
+
+def _hostile_intake(tmp_path: Path) -> dict[str, str]:
+    """Reasons (student -> Submission.error) of corrupt and hostile submissions in every layout and cap."""
+    root = tmp_path / "subs"
+    root.mkdir(parents=True)
+    nb = {
+        "nb_deep": b"[" * 100_000,
+        "nb_latin1": b"\xff\xfe\x00garbage",
+        "nb_json": b'{"cells": [',
+        "nb_list": b"[1, 2, 3]",
+        "nb_types": b'{"cells": 7, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+        "nb_number": b'{"cells": [], "nbformat": 4, "n": 1' + b"0" * 5000 + b"}",
+        "nb_untagged": nbformat.writes(nbformat.v4.new_notebook()).encode(),
+        "nb_tag": notebook(**{"../evil": CONV}),
+    }
+    markdown = nbformat.v4.new_notebook()
+    markdown.cells.append(nbformat.v4.new_markdown_cell("text", metadata={"tags": ["exercise-file:ex41_conv.py"]}))
+    nb["nb_markdown"] = nbformat.writes(markdown).encode()
+    for student, data in nb.items():
+        (root / student).mkdir()
+        (root / student / "abgabe.ipynb").write_bytes(data)
+    (root / "corrupt.zip").write_bytes(b"PK\x03\x04garbage")
+    (root / "nested").mkdir()
+    (root / "nested" / "a.zip").write_bytes(b"PK\x03\x04garbage")
+    (root / "nested" / "b.zip").write_bytes(make_zip({"ex41_conv.py": CONV}))
+    (root / "latin1").mkdir()
+    (root / "latin1" / "ex41_conv.py").write_bytes(b"# Gr\xf6\xdfe\n")
+    (root / "nothing").mkdir()
+    (root / "nothing" / "bericht.pdf").write_bytes(b"%PDF")
+    for folder, text in (("a", CONV), ("b", CONV + "# v2\n")):
+        (root / "twice" / folder).mkdir(parents=True)
+        (root / "twice" / folder / "ex41_conv.py").write_text(text)
+    for student in ("dup", "DUP"):
+        (root / student).mkdir()
+        (root / student / "ex41_conv.py").write_text(CONV)
+    (root / "link.zip").write_bytes(make_zip({"ex41_conv.py": CONV, "l.py": "/etc/passwd"}, symlinks={"l.py"}))
+    (root / "slip.zip").write_bytes(make_zip({"../../evil.py": "x = 1", "ex41_conv.py": CONV}))
+    (root / "absolute.zip").write_bytes(make_zip({"/abs/ex41_conv.py": CONV}))
+    (root / "bomb.zip").write_bytes(make_zip({"ex41_conv.py": CONV, "data.bin": b"\0" * (3 * 1024 * 1024)}))
+    (root / "fifo.zip").write_bytes(make_zip({"ex41_conv.py": CONV, "f": ""}, modes={"f": stat.S_IFIFO | 0o644}))
+    (root / "locked.zip").write_bytes(_password_zip("ex41_conv.py", CONV))
+    reasons = {s.student_id: s.error for s in read_submissions(root, "dir", tmp_path / "w1", EXPECTED)}
+    single = by_student(read_submissions(root, "dir", tmp_path / "w2", {"ex41_conv.py"}))
+    reasons["single_nothing"] = single["nothing"].error
+    caps = tmp_path / "caps"
+    for student, files in (("big", {"ex41_conv.py": CONV + "#" * 5000}),
+                           ("many", {f"f{i}.txt": "x" for i in range(12)}),
+                           ("total", {"ex41_conv.py": CONV + "#" * 3000, "ex41_mnist.py": MNIST + "#" * 3000})):
+        (caps / student).mkdir(parents=True)
+        for name, text in files.items():
+            (caps / student / name).write_text(text)
+    limits = Limits(max_file_bytes=4000, max_total_bytes=5000, max_entries=10)
+    reasons.update({f"cap_{s.student_id}": s.error
+                    for s in read_submissions(caps, "dir", tmp_path / "w3", EXPECTED, limits=limits)})
+    moodle = tmp_path / "moodle.zip"
+    moodle.write_bytes(make_zip({"Ana Lima_1234571_assignsubmission_onlinetext/onlinetext.html": "<p>code</p>"}))
+    reasons["moodle_text"] = read_submissions(moodle, "moodle", tmp_path / "w4", EXPECTED)[0].error
+    ilias = tmp_path / "ilias.zip"
+    ilias.write_bytes(make_zip({"Abgaben/Kaputt_Ordner/ex41_conv.py": CONV}))
+    reasons["ilias_folder"] = read_submissions(ilias, "ilias", tmp_path / "w5", EXPECTED)[0].error
+    return reasons
+
+
+def test_every_intake_reason_is_in_the_course_language(tmp_path):
+    """What a student reads when the batch cannot use their upload is German in a German course.
+
+    Each reason is scanned the way students get it (``error_reason`` of the status, as in
+    feedback, results.json and LMS comments) with the English scanner of tests/test_language.py.
+    The same uploads in an English course give English reasons the scanner flags: it can fail.
+    """
+    from grader import i18n
+    from grader.trusted.results import error_reason
+    from test_language import english_lines
+
+    german = _hostile_intake(tmp_path / "de")
+    assert len(german) == 28 and all(german.values()), german
+    assert len(set(german.values())) >= 27                       # distinct reasons, not one catch-all
+    student_text = {s: error_reason(f"error: {reason}") for s, reason in german.items()}
+    assert {s: line for s, text in student_text.items() for line in english_lines(text)} == {}
+    assert student_text == german                                # intake reasons are passed through as written
+    expected_parts = {
+        "corrupt": "die ZIP-Datei ist beschädigt", "nested": "die ZIP-Datei a.zip ist beschädigt",
+        "locked": "die ZIP-Datei locked.zip ist passwortgeschützt (ex41_conv.py)",
+        "fifo": "die ZIP-Datei fifo.zip enthält eine Geräte- oder Spezialdatei (f)",
+        "nb_markdown": "abgabe.ipynb, Zelle 1: mit 'exercise-file:ex41_conv.py' markiert, aber eine markdown-Zelle",
+        "cap_many": "die Abgabe enthält mehr als 10 Dateien",
+        "moodle_text": "die Abgabe enthält keine Dateien (nur Online-Text)",
+        "ilias_folder": "der Ordnername 'Kaputt_Ordner' endet nicht auf eine ILIAS-Benutzer-ID",
+    }
+    assert {s: german[s][:len(text)] for s, text in expected_parts.items()} == expected_parts
+    try:
+        i18n.set_language("en")
+        english = _hostile_intake(tmp_path / "en")
+    finally:
+        i18n.set_language("de")
+    assert set(english) == set(german)
+    assert [s for s, reason in english.items() if not english_lines(reason)] == []

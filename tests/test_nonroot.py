@@ -285,7 +285,10 @@ def test_small_batch(mode, user, release, repo_copy, tmp_path):
     _chown(subs, user)
     out = subs.parent / f"out-{mode}"
     shutil.rmtree(out, ignore_errors=True)
-    done = _as(who, [release["grade"], "batch", str(subs), "-o", str(out), "--only", "ex41", "-j", "1"], repo_copy,
+    # Staff grade from the course repository (the student release has no staff commands): the release
+    # venv's interpreter runs the repository's engine, `python -m grader.cli` from the repository folder.
+    staff_grade = [str(release["venv"] / "bin" / "python"), "-m", "grader.cli"]
+    done = _as(who, [*staff_grade, "batch", str(subs), "-o", str(out), "--only", "ex41", "-j", "1"], repo_copy,
                spec["env"], capsh=spec["capsh"], timeout=600)
     try:
         assert done.returncode == 0, done.stdout + done.stderr

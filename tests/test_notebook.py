@@ -7,7 +7,16 @@ import json
 import nbformat
 import pytest
 
+from grader import i18n
 from grader.notebook import NotebookError, extract_files, write_files
+
+
+@pytest.fixture(autouse=True)
+def german():
+    """Notebook errors are read by students in the course language (here German)."""
+    i18n.set_language("de")
+    yield
+    i18n.set_language("de")
 
 
 def make_nb(cells) -> bytes:
@@ -43,11 +52,11 @@ def test_tagged_cells_are_concatenated_in_order(tmp_path):
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n", "not a text file in UTF-8"),
-    (b"{\"cells\": [", r"not a valid notebook \(not JSON"),
-    (b"[1, 2, 3]", "not a Jupyter notebook"),
+    (b"\x89PNG\r\n", "abgabe.ipynb ist keine Textdatei in UTF-8"),
+    (b"{\"cells\": [", r"ist kein gültiges Notebook \(kein JSON: .* in Zeile 1\)"),
+    (b"[1, 2, 3]", "ist JSON, aber kein Jupyter-Notebook"),
     (json.dumps({"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}).encode(),
-     "not a valid Jupyter notebook"),
+     "ist kein gültiges Jupyter-Notebook"),
 ])
 def test_broken_notebooks_give_clear_errors(data, message):
     with pytest.raises(NotebookError, match=message):
@@ -55,30 +64,30 @@ def test_broken_notebooks_give_clear_errors(data, message):
 
 
 def test_no_tagged_cells():
-    with pytest.raises(NotebookError, match="no cells tagged 'exercise-file:<file>'"):
+    with pytest.raises(NotebookError, match="hat keine Zellen mit dem Tag 'exercise-file:<file>'"):
         extract_files(make_nb([("code", "print(1)", ["other"])]))
 
 
 @pytest.mark.parametrize("tag", ["exercise-file:../evil.py", "exercise-file:/etc/x.py", "exercise-file:notes.txt"])
 def test_unsafe_or_odd_targets_are_refused(tag):
-    with pytest.raises(NotebookError, match="does not name a .py file"):
+    with pytest.raises(NotebookError, match=r"Zelle 1: das Tag .* nennt keine \.py-Datei"):
         extract_files(make_nb([("code", "x = 1", [tag])]))
 
 
 def test_tag_on_markdown_cell_is_refused():
-    with pytest.raises(NotebookError, match="markdown cell, not a code cell"):
+    with pytest.raises(NotebookError, match="Zelle 1: mit .* markiert, aber eine markdown-Zelle statt einer Code-Zelle"):
         extract_files(make_nb([("markdown", "text", ["exercise-file:ex41_conv.py"])]))
 
 
 @pytest.mark.parametrize("data, reason", [
-    (b"[" * 100_000, "nests more than 64 levels"),
-    (b'{"cells": ' + b"[" * 5000 + b"]" * 5000 + b', "nbformat": 4}', "nests more than 64 levels"),
-    (b"\xff\xfe\x00garbage", "not a text file in UTF-8"),
-    (b'{"cells": 7, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
+    (b"[" * 100_000, "mehr als 64 Ebenen tief verschachtelt"),
+    (b'{"cells": ' + b"[" * 5000 + b"]" * 5000 + b', "nbformat": 4}', "mehr als 64 Ebenen tief verschachtelt"),
+    (b"\xff\xfe\x00garbage", "ist keine Textdatei in UTF-8"),
+    (b'{"cells": 7, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "ist kein gültiges Jupyter-Notebook"),
     (b'{"cells": [{"cell_type": "code", "metadata": {"tags": 5}, "source": 3}], "nbformat": 4,'
-     b' "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
-    (b'[1, 2, 3]', "not a Jupyter notebook"),
-    (b'{"cells": [], "nbformat": 4, "n": 1' + b"0" * 5000 + b"}", "not a valid notebook"),
+     b' "nbformat_minor": 5, "metadata": {}}', "ist kein gültiges Jupyter-Notebook"),
+    (b'[1, 2, 3]', "ist JSON, aber kein Jupyter-Notebook"),
+    (b'{"cells": [], "nbformat": 4, "n": 1' + b"0" * 5000 + b"}", r"ist kein gültiges Notebook \(ValueError\)"),
 ])
 def test_hostile_notebooks_are_the_students_error(data, reason):
     """Deep nesting, wrong types, bad bytes: always a NotebookError, never RecursionError & co."""

@@ -93,7 +93,7 @@ def test_missing_exercise_and_manual_parts():
     data = gradescope.to_results_json(load("hidden"))
     missing = [t for t in data["tests"] if t["name"].startswith("qlearning")]
     assert len(missing) == 1 and missing[0]["max_score"] == 4 and missing[0]["status"] == "failed"
-    assert "qlearning.py not submitted" in missing[0]["output"]
+    assert missing[0]["output"] == "Datei fehlt: qlearning.py\n"   # German, for the student (not "missing: ...")
     pending = gradescope.to_results_json(load("pending"))
     manual = [t for t in pending["tests"] if "(manuell)" in t["name"]]
     assert len(manual) == 1 and "score" not in manual[0] and "status" not in manual[0]

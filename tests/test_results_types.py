@@ -135,7 +135,7 @@ def test_batch_records_round_trip_byte_for_byte(tmp_path):
         assert "batch" in typed[student].extra                     # grade batch's own keys are kept
     assert not typed["s001"].is_error and typed["s001"].score == 5 - 1   # the manual part is pending
     assert typed["s002"].exercises[1].status.status is Status.MISSING
-    assert typed["s004"].is_error and "zip" in typed["s004"].status.reason
+    assert typed["s004"].is_error and "ZIP-Datei" in typed["s004"].status.reason
 
 
 def test_document_of_an_earlier_version_still_loads():

@@ -75,7 +75,7 @@ def test_batch_without_fork_gives_the_same_grades(tmp_path):
 
 
 def test_no_template_process_is_started_without_fork():
-    code = ("from grader import runner, zygote; runner.prepare_trusted(); "
+    code = ("from grader.trusted import runner; from grader.sandbox import zygote; runner.prepare_trusted(); "
             "print('started' if zygote.get()._proc is not None else 'none')")
     env = dict(os.environ, PYTHONPATH=str(ROOT), GRADER_START="spawn")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)

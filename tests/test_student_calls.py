@@ -8,7 +8,7 @@ import pytest
 from conftest import write_submission
 from grader.trusted.errors import StudentException, StudentTimeout
 from grader.trusted.plugin import GradingPlugin
-from grader.trusted.remote import StudentSession, _Process
+from grader.trusted.remote import StudentSession, SandboxProcess
 
 SOURCE = '''
 import time
@@ -52,14 +52,14 @@ def session(mini, tmp_path):
 @pytest.fixture
 def round_trips(monkeypatch):
     count = [0]
-    real = _Process.exchange
+    real = SandboxProcess.exchange
 
     def counting(self, frame, timeout, what):
         if frame is not None:
             count[0] += 1
         return real(self, frame, timeout, what)
 
-    monkeypatch.setattr(_Process, "exchange", counting)
+    monkeypatch.setattr(SandboxProcess, "exchange", counting)
     return count
 
 

@@ -10,6 +10,7 @@ Exact points per listed part (public + hidden tests) and, per part, substrings
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -26,8 +27,17 @@ def variants() -> list[Path]:
     return sorted(p for p in CORPUS.glob("*/*") if (p / "expect.json").is_file())
 
 
+@pytest.fixture(scope="module")
+def unseeded(course):
+    """The course with an empty secret: a few partial-credit expectations (ex38 mazes) depend on the
+    hidden draw and are stated for no secret; every full or zero verdict must hold for any secret
+    (`grade validate --seeds` checks the references and right corpus students under random ones)."""
+    return dataclasses.replace(course, secret_seed="")
+
+
 @pytest.mark.parametrize("folder", variants(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_submission_scores_as_expected(course, folder):
+def test_submission_scores_as_expected(unseeded, folder):
+    course = unseeded
     expect = json.loads((folder / "expect.json").read_text())
     exercise = expect.get("exercise", folder.parent.name.split("_")[0] if folder.parent.name.startswith("ex")
                           else folder.parent.name)

@@ -82,3 +82,39 @@ def test_support_modules_keep_sandbox_drivers_apart_from_the_oracle():
                 and call.args and isinstance(call.args[0], ast.Name)}
         assert not sent & defined, f"{path.name} defines drivers it sends: {sorted(sent & defined)}"
         assert sent <= driver_names, path.name
+
+
+def test_a_public_test_imported_into_a_hidden_module_is_refused(tmp_path):
+    """pytest collects imported test functions too: a hidden module that imports a public test would grade it
+    again as a hidden test, so a submission that hard-codes the public case would score hidden points."""
+    import pytest
+
+    root = tmp_path / "course"
+    shutil.copytree(MINI, root)
+    hidden = root / "autograder_tests" / "test_alpha_hidden.py"
+    hidden.write_text(hidden.read_text().replace(
+        "SECRET_FACTOR = 7.125", "from exercises.tests.test_alpha import test_scale  # noqa: F401\n\nSECRET_FACTOR = 7.125"))
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    shutil.copy(MINI / "solutions" / "beta.py", submission / "beta.py")
+    (submission / "alpha.py").write_text(  # right only for the public factor 2.5
+        "import numpy as np\n\n\ndef scale(x, factor):\n    return x * 2.5\n\n\n"
+        "def total(x):\n    return float(np.sum(x))\n")
+    # a test made by a support module (a factory) is collected once: accepted
+    (root / "exercises" / "tests" / "support").mkdir()
+    (root / "exercises" / "tests" / "support" / "__init__.py").write_text("")
+    (root / "exercises" / "tests" / "support" / "made.py").write_text(
+        "import pytest\n\n\ndef make_test():\n    @pytest.mark.part('b')\n    def check(student):\n"
+        "        assert student.alpha.total([1.0]) == 1.0\n    return check\n")
+    public_tests = root / "exercises" / "tests" / "test_alpha.py"
+    public_tests.write_text(public_tests.read_text()
+                          + "\n\nfrom exercises.tests.support.made import make_test\n\ntest_made = make_test()\n")
+    course = course_mod.load(root)
+    try:
+        public = runner.grade(submission, ["alpha"], suite="public", course=course, fork=False)
+        assert part_scores(public)["alpha.a"] == 0.5
+        assert any(t["name"] == "test_made" for ex in public["exercises"] for p in ex["parts"] for t in p["tests"])
+        with pytest.raises(runner.GradingError, match="test_scale.*defined in exercises.tests.test_alpha"):
+            runner.grade(submission, ["alpha"], suite="all", course=course, fork=False)
+    finally:
+        testmodules.use_course(ROOT)

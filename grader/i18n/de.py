@@ -227,4 +227,52 @@ MESSAGES: dict = {
     "fb.staff_grades": "Dieser Teil wird von Tutor*innen bewertet",
     "fb.points_later": "; die Punkte kommen später dazu",
     "fb.footer": "Automatisch erstellt{version}. Fragen zur Bewertung? Wenden Sie sich an die Übungsleitung.",
+    # -- grade batch intake (grader/staff/layouts, grader/notebook.py): why a submission was not graded --
+    "intake.submission": "die Abgabe",
+    "intake.zip_named": "die ZIP-Datei {name}",
+    "intake.entry_problem": "{subject} {problem}",
+    "intake.too_many_files": "die Abgabe enthält mehr als {n} Dateien",
+    "intake.too_large": "die Abgabe ist größer als die Obergrenze von {limit}",
+    "intake.zip_corrupt": "die ZIP-Datei ist beschädigt",
+    "intake.zip_named_corrupt": "die ZIP-Datei {name} ist beschädigt",
+    "intake.two_versions": ("zwei verschiedene Fassungen von {file} ({first} und {second}); "
+                            "geben Sie nur eine davon ab"),
+    "intake.not_utf8": ("{file} ist nicht als UTF-8 gespeichert (Byte 0x{byte} in Zeile {line}); "
+                        "speichern Sie die Datei als UTF-8 und geben Sie erneut ab"),
+    "intake.no_files": "die Abgabe enthält keine Dateien",
+    "intake.only_online_text": " (nur Online-Text)",
+    "intake.nothing": "nichts",
+    "intake.file_not_found": "{file} nicht gefunden (die Abgabe enthält: {listing})",
+    "intake.no_exercise_files": ("keine der Aufgabendateien gefunden (erwartet wird eine von {files}; "
+                                 "die Abgabe enthält: {listing})"),
+    "intake.file_too_large": "{file} ist größer als die Obergrenze von {limit}",
+    "intake.file_unreadable": "{file} konnte nicht gelesen werden",
+    "intake.p_nul": "enthält einen Dateinamen mit einem NUL-Zeichen",
+    "intake.p_absolute": "enthält einen absoluten Pfad ({path})",
+    "intake.p_outside": "enthält einen Pfad, der aus seinem Ordner hinausführt ({path})",
+    "intake.p_empty_name": "enthält einen leeren Dateinamen ({path})",
+    "intake.p_symlink": "enthält einen symbolischen Link ({path})",
+    "intake.p_special": "enthält eine Geräte- oder Spezialdatei ({path})",
+    "intake.p_password": "ist passwortgeschützt ({path}); laden Sie sie ohne Passwort hoch",
+    "intake.p_too_large": "enthält {path}, größer als die Obergrenze von {limit}",
+    "intake.p_bomb": "enthält {path}, verdächtig stark komprimiert (ZIP-Bombe?)",
+    "intake.p_unreadable": "enthält {path}, das nicht gelesen werden konnte",
+    "intake.ilias_folder": ("der Ordnername {folder} endet nicht auf eine ILIAS-Benutzer-ID "
+                            "(Nachname_Vorname_Login_<usr_id>); wurde er nach dem Herunterladen umbenannt?"),
+    "intake.duplicate": ("mehr als eine Abgabe für die ID {id} ({sources}); keine davon wurde bewertet, "
+                         "bis auf eine müssen alle entfernt werden"),
+    "nb.the_notebook": "das Notebook",
+    "nb.not_utf8": "{label} ist keine Textdatei in UTF-8; laden Sie die von Jupyter gespeicherte .ipynb-Datei hoch",
+    "nb.too_deep": ("{label} ist kein gültiges Notebook (sein JSON ist mehr als {limit} Ebenen tief verschachtelt); "
+                    "laden Sie die von Jupyter gespeicherte .ipynb-Datei hoch"),
+    "nb.not_json": ("{label} ist kein gültiges Notebook (kein JSON: {detail} in Zeile {line}); "
+                    "wurde es vollständig gespeichert?"),
+    "nb.unreadable": "{label} ist kein gültiges Notebook ({error}); laden Sie die von Jupyter gespeicherte .ipynb-Datei hoch",
+    "nb.not_notebook": "{label} ist JSON, aber kein Jupyter-Notebook (kein 'cells'/'nbformat')",
+    "nb.invalid": "{label} ist kein gültiges Jupyter-Notebook ({error}: {detail})",
+    "nb.bad_cells": "{label} ist kein gültiges Jupyter-Notebook ({error} in seinen Zellen)",
+    "nb.no_tagged_cells": ("{label} hat keine Zellen mit dem Tag '{prefix}<file>'; verwenden Sie das Notebook "
+                           "aus der Veröffentlichung und lassen Sie Ihre Lösung in dessen markierten Zellen"),
+    "nb.bad_tag": "{label}, Zelle {index}: das Tag '{tag}' nennt keine .py-Datei",
+    "nb.not_code_cell": "{label}, Zelle {index}: mit '{tag}' markiert, aber eine {kind}-Zelle statt einer Code-Zelle",
 }

@@ -826,6 +826,28 @@ def _live_processes(uid: int | None, group: int | None) -> list[int]:
     return found
 
 
+def walled_in(report: dict) -> bool:
+    """A sandbox's start report says it had a private /tmp and /dev/shm and its own IPC namespace."""
+    return (str(report.get("filesystem", "")).startswith("minimal root")
+            and str(report.get("ipc", "")).startswith("namespace"))
+
+
+def _wait_for_exit(pid: int, seconds: float) -> None:
+    """Wait until process ``pid`` (not necessarily our child) has ended, at most ``seconds``."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):   # gone already, or no pidfd (old kernel): the caller polls
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(int(seconds * 1000))
+    finally:
+        os.close(fd)
+
+
 def _ipc_objects(uid: int) -> list[tuple[str, int]]:
     """SysV IPC objects (kind, id) of this IPC namespace owned or created by ``uid``."""
     found = []
@@ -873,15 +895,19 @@ def _remove_ipc(kind: str, ident: int) -> None:
         libc.msgctl(ident, IPC_RMID, None)
 
 
-def sweep(uid: int | None, group: int | None, folders: list[str] | None = None, wait: float = 1.0) -> dict:
+def sweep(uid: int | None, group: int | None, folders: list[str] | None = None, wait: float = 1.0,
+          walled: bool = False) -> dict:
     """After a sandbox ended: find (and remove) whatever of it survives; return a record of it.
 
     With a sandbox uid (grader run as root) processes, SysV IPC objects and
     files in the temp dir and /dev/shm are attributed by uid; otherwise only
     the sandbox's process group can be checked (its IPC and files then live
-    in namespaces and tmpfs mounts that died with it). Found processes are
-    killed, IPC objects and files removed; ``found`` says what there was,
-    ``remaining`` what could not be removed.
+    in namespaces and tmpfs mounts that died with it). ``walled``: the
+    sandbox's own report said it ran on the minimal root (private /tmp and
+    /dev/shm) in its own IPC namespace, so it had no shared temp folder or
+    IPC table to leave anything in, and only processes are looked for.
+    Found processes are killed, IPC objects and files removed; ``found``
+    says what there was, ``remaining`` what could not be removed.
     """
     import shutil
     import tempfile
@@ -889,11 +915,13 @@ def sweep(uid: int | None, group: int | None, folders: list[str] | None = None, 
     if not sys.platform.startswith("linux"):
         return {"checked": False}
     if folders is None:
-        folders = list(dict.fromkeys([tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]))
+        folders = [] if walled else list(dict.fromkeys([tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]))
     uid = uid if uid is not None and uid >= UID_BASE else None
     deadline = time.monotonic() + wait
+    if group is not None:
+        _wait_for_exit(group, wait)  # the group's leader (the sandbox's monitor) ends last
     while (procs := _live_processes(uid, group)) and time.monotonic() < deadline:
-        time.sleep(0.01)  # killed processes take a moment to leave
+        time.sleep(0.005)  # killed processes take a moment to leave
     found = {"processes": len(procs), "ipc": 0, "files": 0}
     if procs and uid is not None:
         kill_uid(uid)
@@ -903,7 +931,7 @@ def sweep(uid: int | None, group: int | None, folders: list[str] | None = None, 
         except OSError:
             pass
     if uid is not None:
-        objects, files = _ipc_objects(uid), _owned_files(uid, folders)
+        objects, files = ([] if walled else _ipc_objects(uid)), _owned_files(uid, folders)
         found.update(ipc=len(objects), files=len(files))
         for kind, ident in objects:
             _remove_ipc(kind, ident)

@@ -55,25 +55,27 @@ def describe_status(status: int, lang: str | None = None) -> str:
 def main(address: str, alive_fd: int) -> None:
     """Zygote loop: serve spawn requests until the grader goes away."""
     import numpy  # noqa: F401 - the point of the template
-    from grader.sandbox import server # loaded once, inherited by every fork
+    from grader.sandbox import server as sandbox_server  # loaded once, inherited by every fork
 
-    server.preload_standard_library()  # inherited: sandboxes start faster (benchmarks/README.md)
+    sandbox_server.preload_standard_library()  # inherited: sandboxes start faster (benchmarks/README.md)
+    for lang in sandbox_server.i18n.available():  # serve() loads them before its walls go up: once here
+        sandbox_server.i18n.catalogue(lang)
 
     # Ctrl-C reaches the whole foreground group; the grader decides what happens (and ends us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     monitors: set[int] = set()  # live sandboxes (each monitor leads its sandbox's process group)
     signal.signal(signal.SIGTERM, lambda signum, frame: _end(monitors))
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(address)
-    server.listen(64)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
     while True:
-        ready, _, _ = select.select([server, alive_fd], [], [], 1.0)
+        ready, _, _ = select.select([listener, alive_fd], [], [], 1.0)
         _reap(monitors)
         if alive_fd in ready:
             _end(monitors)  # the grader is gone (even if it was SIGKILLed): so are its sandboxes
-        if server not in ready:
+        if listener not in ready:
             continue
-        conn, _ = server.accept()
+        conn, _ = listener.accept()
         with conn:
             try:
                 data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 1)
@@ -85,7 +87,7 @@ def main(address: str, alive_fd: int) -> None:
             _warm_course(spec)
             pid = os.fork()
             if pid == 0:
-                server.close()
+                listener.close()
                 conn.close()
                 os.close(alive_fd)
                 _monitor(fds[0], spec)

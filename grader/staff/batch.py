@@ -49,15 +49,20 @@ class BatchOptions:
 
 
 def suite_digest(course: Course, ids: list[str]) -> str:
-    """Changes whenever anything that decides a grade changes (tests, metadata, engine version)."""
+    """Changes whenever anything that decides a grade changes: the engine version, course.toml, and
+    every file of exercises/ and autograder_tests/ but the students' own (tests, support code, the
+    course framework such as autodiff/ or gridworld.py, data the tests read from there)."""
     h = hashlib.sha256(f"{__version__}|{','.join(ids)}".encode())
     h.update((course.root / "course.toml").read_bytes())
-    for ex_id in ids:
-        for path in course.test_files(ex_id, False) + course.test_files(ex_id, True):
-            h.update(path.name.encode() + path.read_bytes())
-    for folder in (course.public_tests_dir / "support", course.hidden_tests_dir):
-        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-            h.update(path.name.encode() + path.read_bytes())
+    students = {Path(f).as_posix() for ex in course.exercises for f in ex.files + ex.extra_files}
+    for folder in (course.exercises_dir, course.hidden_tests_dir):
+        if not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            rel = path.relative_to(folder).as_posix()
+            if folder == course.exercises_dir and (rel in students or rel.split("/")[0] in ("notebooks", "tasks")):
+                continue
+            h.update(f"{folder.name}/{rel}".encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -154,8 +159,11 @@ class BatchJob:
         return self.counts
 
     def read_submissions(self) -> list:
+        """Every student's Submission; intake reasons are in the course's language (students read them)."""
+        from grader import i18n
         from grader.staff import layouts
 
+        i18n.set_language(self.course.language)
         expected = set(self.course.submission_files(self.exercise_ids))
         return layouts.read_submissions(self.source, self.opts.layout, self.out / ".work", expected)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli import EXIT_FAILED, EXIT_OK, load_course, parse_test_options, require_walls
+from grader.command_support import EXIT_FAILED, EXIT_OK, load_course, parse_test_options, require_walls
 
 
 @click.command("validate", short_help="Check references, stubs, signatures and the release.")

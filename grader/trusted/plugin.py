@@ -11,11 +11,12 @@ record goes to the staff fields; docs/security.md, "Hidden tests").
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import sys
 import traceback
 import types
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -203,6 +204,8 @@ class GradingPlugin:
         self.student_id = student_id or ""
         # One sandbox per (exercise, hidden): hidden tests never share a process with public ones.
         self.sessions: dict[tuple[str, bool], StudentSession] = {}
+        self.upcoming: dict[tuple[str, bool], StudentSession] = {}   # started ahead (_prestart_after)
+        self.session_order: list[tuple[str, bool]] = []              # (exercise, hidden) in test order
         self._replies_at_start = 0
         self.records: dict[str, TestRecord] = {}
         self.collection_errors: list[str] = []
@@ -220,11 +223,21 @@ class GradingPlugin:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        cases: dict[tuple[str, str], int] = {}
         for item in items:
-            self.records[item.nodeid] = self._record_for(item)
+            record = self.records[item.nodeid] = self._record_for(item)
+            if record.hidden and hasattr(item, "callspec"):
+                # A parameter id is made of the values (test_x[4-9-3-3]): students read test names, and
+                # a hidden test's parameters are hidden inputs. Its student-facing name numbers the case.
+                key = (str(item.path), getattr(item, "originalname", item.name))
+                cases[key] = cases.get(key, -1) + 1
+                record.name = f"{key[1]}[{cases[key]}]"
         # Every public test runs before every hidden one (stable otherwise), so nothing a
         # submission saw in a hidden test can surface in a public test's output.
         items.sort(key=lambda item: self.records[item.nodeid].hidden)
+        keys = [(self.records[i.nodeid].exercise, self.records[i.nodeid].hidden) for i in items
+                if "student" in getattr(i, "fixturenames", ())]
+        self.session_order = list(dict.fromkeys(keys))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -291,7 +304,7 @@ class GradingPlugin:
             pass
 
     def pytest_sessionfinish(self) -> None:
-        for session in self.sessions.values():
+        for session in [*self.sessions.values(), *self.upcoming.values()]:
             session.close()
 
     # -- fixtures -------------------------------------------------------------
@@ -302,13 +315,14 @@ class GradingPlugin:
         key = (record.exercise, record.hidden)
         if key not in self.sessions:
             public = self.sessions.get((record.exercise, False))
-            self.sessions[key] = StudentSession(self.sandbox_config(exercise))
+            self.sessions[key] = self._session_for(key)
             if record.hidden and public is not None:
                 # A fresh sandbox for the hidden tests; the public one is done (tests are ordered).
                 # A module that could not be imported there (same file, same code) is not imported
                 # again: an endless loop at import would otherwise cost its time limit twice.
                 public.close()
                 self.sessions[key].failed.update(public.failed)
+            self._prestart_after(key)
         return Student(self.sessions[key], exercise)
 
     @pytest.fixture
@@ -326,6 +340,27 @@ class GradingPlugin:
         return dict(self.test_options)
 
     # -- helpers ----------------------------------------------------------------
+    def _session_for(self, key: tuple[str, bool]) -> StudentSession:
+        """The session of ``key``, taking over the sandbox started ahead for it, if any."""
+        session = self.upcoming.pop(key, None) or StudentSession(self.sandbox_config(self.course.exercise(key[0])))
+        return session
+
+    def _prestart_after(self, key: tuple[str, bool]) -> None:
+        """Start the sandbox of the session that comes next in test order, so its start overlaps this one's tests.
+
+        Each (exercise, public/hidden) still gets its own fresh sandbox; at most
+        one is started ahead, and it runs nothing of the submission until used.
+        """
+        order = self.session_order
+        if key not in order or order.index(key) + 1 >= len(order):
+            return
+        following = order[order.index(key) + 1]
+        if following in self.sessions or following in self.upcoming:
+            return
+        session = StudentSession(self.sandbox_config(self.course.exercise(following[0])))
+        session.prestart()
+        self.upcoming[following] = session
+
     def _replies(self) -> int:
         """Values received from sandboxes so far (did this test get anything from the student?)."""
         return sum(session.replies for session in self.sessions.values())
@@ -348,6 +383,10 @@ class GradingPlugin:
             record.config_error = "test has no @pytest.mark.part(...) marker"
         elif part not in [p.id for p in exercise.parts] or exercise.part(part).manual:
             record.config_error = f"unknown or manual part {part!r} for exercise {exercise.id}"
+        elif (origin := _defined_elsewhere(item)):
+            record.config_error = (f"test {item.name} is defined in {origin} and imported here: pytest would grade it "
+                                   "twice (a public test imported into a hidden module scores hidden points); "
+                                   "import helpers, never test functions or classes")
         return record
 
     def sandbox_config(self, exercise: Exercise) -> SandboxConfig:
@@ -432,6 +471,22 @@ class GradingPlugin:
     def _produced(self) -> list[str]:
         """Strings the sandboxes sent during the current test."""
         return [text for session in self.sessions.values() for text in session.seen]
+
+
+def _defined_elsewhere(item: pytest.Item) -> str:
+    """The test module a collected test function was imported from ("" when it is the item's own).
+
+    pytest collects every ``test_*`` name in a module's namespace, imported ones
+    included: ``from exercises.tests.test_alpha import test_scale`` in a hidden
+    module would run the public test again as a hidden one, with hidden points.
+    A test made by a helper (a support module, a factory) is collected once and is fine.
+    """
+    function, module = getattr(item, "function", None), getattr(item, "module", None)
+    origin = getattr(function, "__module__", None)
+    if function is None or module is None or origin is None or origin == module.__name__:
+        return ""
+    source = getattr(sys.modules.get(origin), "__file__", None) or ""
+    return str(origin) if Path(source).name.startswith("test_") else ""
 
 
 def is_test_defect(exc: BaseException, returned: Iterable[Any] = ()) -> bool:
@@ -568,11 +623,22 @@ class BriefFailureReports:
 
 
 def forbidden_package_dirs(course: Course) -> tuple[str, ...]:
-    """Install folders of packages the sandbox must not load, found without importing them."""
+    """Install folders of packages the sandbox must not load, found without importing them.
+
+    Every sandbox start asks, and find_spec searches all of sys.path each time; the answer is
+    cached per (packages, sys.path), and runner.warm_tests fills the cache in the warm parent of a
+    batch, so forked gradings inherit it.
+    """
+    return _forbidden_dirs(tuple(course.forbidden_packages), tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=16)
+def _forbidden_dirs(names: tuple[str, ...], search_path: tuple[str, ...]) -> tuple[str, ...]:
+    """forbidden_package_dirs, for ``names`` as found on ``search_path`` (the key: sys.path when asked)."""
     import importlib.util
 
     dirs = []
-    for name in course.forbidden_packages:
+    for name in names:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):

@@ -70,7 +70,7 @@ class SandboxConfig:
     output_cap: int = 16384
 
 
-class _Process:
+class SandboxProcess:
     """One running sandbox (monitor + student process) and our channel to it."""
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -159,7 +159,7 @@ class _Process:
         except OSError:
             pass
         shutil.rmtree(self.workdir, ignore_errors=True)
-        self.report["leftovers"] = isolation.sweep(self.uid, self.pid)
+        self.report["leftovers"] = isolation.sweep(self.uid, self.pid, walled=isolation.walled_in(self.report))
 
 
 class StudentSession:
@@ -167,7 +167,8 @@ class StudentSession:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.proc: _Process | None = None
+        self.proc: SandboxProcess | None = None
+        self.pending: SandboxProcess | None = None  # started ahead (prestart), not yet used
         self.generation = 0
         self.modules: dict[str, Any] = {}          # module name -> handle, this generation
         self.callables: set[tuple[str, str]] = set()  # (module, name) known callable, this generation
@@ -187,9 +188,22 @@ class StudentSession:
                 self.failed[Path(name).stem] = ImportFailed(problem)
 
     # -- process management -------------------------------------------
-    def _ensure(self) -> _Process:
+    def prestart(self) -> None:
+        """Start the sandbox now without waiting for it: it walls itself in while other tests run.
+
+        Nothing of the submission runs in it until the first request (modules
+        are imported on first use), so starting early changes no result; a
+        start that fails here is simply retried, and reported, on first use.
+        """
+        if self.proc is None and self.pending is None:
+            try:
+                self.pending = SandboxProcess(self.config)
+            except SandboxUnavailable:
+                self.pending = None
+
+    def _ensure(self) -> SandboxProcess:
         if self.proc is None:
-            proc = _Process(self.config)
+            proc, self.pending = self.pending or SandboxProcess(self.config), None
             try:
                 reply = proc.exchange(None, 60.0, "starting the sandbox")
             except Exception as exc:
@@ -211,10 +225,11 @@ class StudentSession:
         return self.proc
 
     def close(self) -> None:
-        """Kill the sandbox; the next request starts a fresh one."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc = None
+        """Kill the sandbox (and one started ahead); the next request starts a fresh one."""
+        for proc in (self.proc, self.pending):
+            if proc is not None:
+                proc.kill()
+        self.proc = self.pending = None
 
     def time_limit(self, timeout: float, what: str) -> tuple[float, str]:
         """The limit for one call and why: ("first"), ("repeat"), ("budget") or ("refused", 0 s).

@@ -60,7 +60,7 @@ def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> N
     """
     import pytest
 
-    from grader.trusted.plugin import BriefFailureReports, GradingPlugin
+    from grader.trusted.plugin import BriefFailureReports, GradingPlugin, forbidden_package_dirs
 
     files = course.suite_test_files(course.exercise_ids(ids or ()), hidden=True)
     if not files:
@@ -70,6 +70,7 @@ def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> N
         argv = _pytest_args(course, Path(tmp), files) + ["--collect-only"]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             pytest.main(argv, plugins=[GradingPlugin(course, Path(tmp)), BriefFailureReports()])
+    forbidden_package_dirs(course)  # cached: every sandbox of every forked grading needs it
     freeze_heap()
 
 
@@ -94,6 +95,11 @@ def _pytest_args(course: course_mod.Course, tmp: Path, files: list[Path]) -> lis
             # hypothesis itself works without its pytest plugin, which imports all of hypothesis
             # at the end of every session for its report (a large part of `grade ex41`)
             "-p", "no:hypothesispytest",
+            # report and debugging plugins a grading never uses: each costs set-up per session and
+            # hook calls per test (benchmarks/per_exercise.py measures them)
+            *[arg for name in ("doctest", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan",
+                               "faulthandler", "debugging", "timeout", "nn_grader", "platformdirs")
+              for arg in ("-p", f"no:{name}")],
             "-W", "ignore::pytest.PytestAssertRewriteWarning", *[str(f) for f in files]]
 
 

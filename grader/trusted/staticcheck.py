@@ -6,8 +6,10 @@ execute) and cap the size first.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
+from grader import i18n
 from grader.i18n import t
 
 MAX_SOURCE_BYTES = 2 * 2**20
@@ -21,7 +23,13 @@ def check_file(path: Path, numpy_only: bool, forbidden: tuple[str, ...]) -> str 
     size = path.stat().st_size
     if size > MAX_SOURCE_BYTES:
         return t("static.too_large", name=name, kib=size // 1024, mib=MAX_SOURCE_BYTES // 2**20)
-    raw = path.read_bytes()
+    return _check_source(name, path.read_bytes(), numpy_only, tuple(forbidden), i18n.language())
+
+
+@functools.lru_cache(maxsize=8)
+def _check_source(name: str, raw: bytes, numpy_only: bool, forbidden: tuple[str, ...], lang: str) -> str | None:
+    """check_file's verdict on the bytes ``raw`` (cached: each exercise's public and hidden sandbox ask for
+    the same file, and parsing is most of the cost; ``lang`` keys the language of the message)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

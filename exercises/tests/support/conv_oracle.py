@@ -99,11 +99,12 @@ def random_case(rng: np.random.Generator, *, max_kernel: int = 5, max_extra: int
     kh != kw (both odd, at least one > 1), H != W.
 
     ``square_output``: H - kh == W - kw (a transposed output keeps its shape).
-    ``same_channels``: C == O, so that a rotated kernel whose channel axes
-    were not swapped gives values (with C != O it raises or changes shapes).
+    ``same_channels``: C == O >= 2, so that a rotated kernel whose channel axes
+    were not swapped gives values (with C != O it raises or changes shapes);
+    with one channel the two axes could not be told apart.
     """
     B = int(rng.integers(2, 5))
-    O = int(rng.choice([o for o in range(1, 6) if o != B]))
+    O = int(rng.choice([o for o in range(2 if same_channels else 1, 6) if o != B]))
     C = O if same_channels else int(rng.integers(1, 5))
     sizes = [k for k in range(1, max_kernel + 1, 2)]
     kh, kw = (int(k) for k in rng.choice(sizes, size=2, replace=False))

@@ -18,13 +18,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from grader.i18n import t
 from grader.notebook import NotebookError, extract_files, load_json
 from .naming import Group, is_junk
 from .safety import CorruptArchive, Entry, Limits, mb, zip_entries
 
 
 class SubmissionProblem(Exception):
-    """Raised inside collection; the message becomes ``Submission.error``."""
+    """Raised inside collection; the message (course language, grader/i18n) becomes ``Submission.error``."""
 
 
 @dataclass
@@ -70,16 +71,17 @@ def _read_all(group: Group, limits: Limits) -> list[tuple[str, bytes]]:
     def add(path: str, entry: Entry, inside: str = "") -> None:
         nonlocal total
         if entry.problem:
-            raise SubmissionProblem(f"{'the zip file ' + inside if inside else 'the submission'} {entry.problem}")
+            subject = t("intake.zip_named", name=inside) if inside else t("intake.submission")
+            raise SubmissionProblem(t("intake.entry_problem", subject=subject, problem=entry.problem))
         if len(files) >= limits.max_entries:
-            raise SubmissionProblem(f"the submission has more than {limits.max_entries} files")
+            raise SubmissionProblem(t("intake.too_many_files", n=limits.max_entries))
         try:
             data = entry.read()
         except CorruptArchive as exc:
             raise SubmissionProblem(str(exc)) from None
         total += len(data)
         if total > limits.max_total_bytes:
-            raise SubmissionProblem(f"the submission is larger than the limit of {mb(limits.max_total_bytes)}")
+            raise SubmissionProblem(t("intake.too_large", limit=mb(limits.max_total_bytes)))
         files.append((path, data))
 
     for path, entry in group.entries:
@@ -87,7 +89,7 @@ def _read_all(group: Group, limits: Limits) -> list[tuple[str, bytes]]:
             continue
         if path.lower().endswith(".zip"):
             if entry.problem:
-                raise SubmissionProblem(f"the submission {entry.problem}")
+                raise SubmissionProblem(t("intake.entry_problem", subject=t("intake.submission"), problem=entry.problem))
             try:
                 blob = entry.read()
             except CorruptArchive as exc:
@@ -97,14 +99,15 @@ def _read_all(group: Group, limits: Limits) -> list[tuple[str, bytes]]:
                 inner = zipfile.ZipFile(io.BytesIO(blob))
                 inner_entries = zip_entries(inner, limits, prefix=path + "/")
             except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-                raise SubmissionProblem("the zip file is corrupt" if len(group.entries) == 1
-                                        else f"the zip file {label} is corrupt") from None
+                raise SubmissionProblem(t("intake.zip_corrupt") if len(group.entries) == 1
+                                        else t("intake.zip_named_corrupt", name=label)) from None
             for inner_entry in inner_entries:
                 rel = inner_entry.path
                 if is_junk(rel) or rel.lower().endswith(".zip"):
                     continue
                 if inner_entry.problem:
-                    raise SubmissionProblem(f"the zip file {label} {inner_entry.problem}")
+                    raise SubmissionProblem(t("intake.entry_problem", subject=t("intake.zip_named", name=label),
+                                               problem=inner_entry.problem))
                 add(rel, inner_entry, label)
         else:
             add(path, entry)
@@ -122,8 +125,7 @@ def _candidates(files: list[tuple[str, bytes]], expected: set[str], fuzzy: bool,
         if old is None or c.rank < old.rank:
             chosen[c.target] = c
         elif c.rank == old.rank and c.data != old.data:
-            raise SubmissionProblem(f"two different versions of {c.target} ({old.origin} and {c.origin}); "
-                                    "submit only one")
+            raise SubmissionProblem(t("intake.two_versions", file=c.target, first=old.origin, second=c.origin))
 
     leftovers: list[tuple[str, bytes]] = []
     for path, data in files:
@@ -190,8 +192,8 @@ def _check_utf8(c: _Candidate) -> None:
         c.data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = c.data[: exc.start].count(b"\n") + 1
-        raise SubmissionProblem(f"{c.target} is not saved as UTF-8 (byte 0x{c.data[exc.start]:02x} in line "
-                                f"{line}); save it as UTF-8 and submit again") from None
+        raise SubmissionProblem(t("intake.not_utf8", file=c.target, byte=f"{c.data[exc.start]:02x}",
+                                  line=line)) from None
 
 
 def fingerprint(group: Group, files: list[tuple[str, bytes]] | None) -> str:
@@ -226,7 +228,7 @@ def collect(group: Group, files_dir: Path, expected: set[str], limits: Limits,
             raise SubmissionProblem(group.error)
         if not group.entries:
             other = group.lms.get("plugins") or group.lms.get("other")
-            raise SubmissionProblem("the submission contains no files" + (" (only online text)" if other else ""))
+            raise SubmissionProblem(t("intake.no_files") + (t("intake.only_online_text") if other else ""))
         files = _read_all(group, limits)
         _check_manifests(files, notes)
         chosen, notebook_errors = _candidates(files, expected, fuzzy, notes)
@@ -235,11 +237,10 @@ def collect(group: Group, files_dir: Path, expected: set[str], limits: Limits,
             if notebook_errors:
                 raise SubmissionProblem(notebook_errors[0])
             wanted = sorted(expected)
-            listing = ", ".join(sorted({PurePosixPath(p).name for p, _ in files})[:6]) or "nothing"
+            listing = ", ".join(sorted({PurePosixPath(p).name for p, _ in files})[:6]) or t("intake.nothing")
             if len(wanted) == 1:
-                raise SubmissionProblem(f"no {wanted[0]} found (the submission contains: {listing})")
-            raise SubmissionProblem(f"none of the exercise files found (expected one of {', '.join(wanted)}; "
-                                    f"the submission contains: {listing})")
+                raise SubmissionProblem(t("intake.file_not_found", file=wanted[0], listing=listing))
+            raise SubmissionProblem(t("intake.no_exercise_files", files=", ".join(wanted), listing=listing))
         for c in chosen.values():
             _check_utf8(c)
         for c in chosen.values():

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from grader.i18n import t
+
 from .safety import Entry
 
 log = logging.getLogger(__name__)
@@ -423,8 +425,7 @@ def group_ilias(entries: list[Entry]) -> list[Group]:
             info = parse_ilias_folder(folder)
             if info is None:
                 g = groups[key] = Group(key, folder_id(folder), None, lms={"folder": folder, "team": team})
-                g.error = (f"the folder name {folder!r} does not end in an ILIAS user id "
-                           "(Lastname_Firstname_login_<usr_id>); renamed after the download?")
+                g.error = t("intake.ilias_folder", folder=repr(folder))
             else:
                 name = " ".join(p for p in (info["firstname"], info["lastname"]) if p) or None
                 g = groups[key] = Group(key, folder_id(info["usr_id"]), name,
@@ -447,7 +448,6 @@ def mark_duplicates(groups: list[Group]) -> None:
             continue
         sources = ", ".join(g.key for g in same)
         for n, g in enumerate(same, start=1):
-            g.error = (f"more than one submission for the id {same[0].student_id} ({sources}); "
-                       "they were not graded, remove all but one")
+            g.error = t("intake.duplicate", id=same[0].student_id, sources=sources)
             if n > 1:
                 g.student_id = f"{g.student_id}__dup{n}_"     # derived ids end in "_": no plain id can

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from grader.i18n import t
+
 MiB = 1024 * 1024
 
 
@@ -35,12 +37,16 @@ class Limits:
 
 
 class CorruptArchive(Exception):
-    """A zip that cannot be read; the message is student-readable."""
+    """A zip that cannot be read; the message is student-readable (course language, grader/i18n)."""
 
 
 @dataclass
 class Entry:
-    """One file of an untrusted source: ``path`` is relative, '/'-separated, normalised."""
+    """One file of an untrusted source: ``path`` is relative, '/'-separated, normalised.
+
+    ``problem`` is a predicate in the course language (``intake.p_*``) that follows
+    "the submission" or "the zip file X" in the student's reason.
+    """
 
     path: str
     size: int
@@ -60,14 +66,14 @@ def clean_path(raw: str) -> tuple[str, str | None]:
     """Normalise an archive member name; returns (path, problem or None)."""
     name = raw.replace("\\", "/")
     if "\x00" in name:
-        return name.replace("\x00", "?"), "contains a file name with a NUL character"
+        return name.replace("\x00", "?"), t("intake.p_nul")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return name, f"contains an absolute path ({raw})"
+        return name, t("intake.p_absolute", path=raw)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        return name, f"contains a path leading outside its folder ({raw})"
+        return name, t("intake.p_outside", path=raw)
     if not parts:
-        return name, f"contains an empty file name ({raw!r})"
+        return name, t("intake.p_empty_name", path=repr(raw))
     return "/".join(parts), None
 
 
@@ -82,16 +88,17 @@ def _decode_name(info: zipfile.ZipInfo) -> str:
 
 
 def _capped_reader(opener: Callable[[], object], label: str, limits: Limits,
-                   broken: str = "the zip file is corrupt") -> Callable[[], bytes]:
+                   broken: str | None = None) -> Callable[[], bytes]:
+    """A reader of one entry that stops after the size cap; ``broken`` is the reason if reading fails."""
     def read() -> bytes:
         try:
             with opener() as fh:  # type: ignore[attr-defined]
                 data = fh.read(limits.max_file_bytes + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError,
                 RuntimeError) as exc:
-            raise CorruptArchive(broken) from exc
+            raise CorruptArchive(broken or t("intake.zip_corrupt")) from exc
         if len(data) > limits.max_file_bytes:
-            raise CorruptArchive(f"{label} is larger than the limit of {mb(limits.max_file_bytes)}")
+            raise CorruptArchive(t("intake.file_too_large", file=label, limit=mb(limits.max_file_bytes)))
         return data
     return read
 
@@ -107,18 +114,18 @@ def zip_entries(zf: zipfile.ZipFile, limits: Limits, prefix: str = "") -> list[E
         mode = (info.external_attr >> 16) & 0xFFFF
         kind = stat.S_IFMT(mode)
         if problem is None and kind == stat.S_IFLNK:
-            problem = f"contains a symbolic link ({raw})"
+            problem = t("intake.p_symlink", path=raw)
         elif problem is None and kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
-            problem = f"contains a device or special file ({raw})"
+            problem = t("intake.p_special", path=raw)
         elif problem is None and kind == stat.S_IFDIR:
             continue
         elif problem is None and info.flag_bits & 0x1:
-            problem = f"is password-protected ({raw}); upload it without a password"
+            problem = t("intake.p_password", path=raw)
         elif problem is None and info.file_size > limits.max_file_bytes:
-            problem = f"contains {raw}, larger than the limit of {mb(limits.max_file_bytes)}"
+            problem = t("intake.p_too_large", path=raw, limit=mb(limits.max_file_bytes))
         elif (problem is None and info.file_size > limits.ratio_min_bytes
               and info.file_size > limits.max_ratio * max(1, info.compress_size)):
-            problem = f"contains {raw}, compressed suspiciously well (zip bomb?)"
+            problem = t("intake.p_bomb", path=raw)
         label = PurePosixPath(path).name
         entries.append(Entry(prefix + path, info.file_size,
                              _capped_reader(lambda info=info: zf.open(info), label, limits), problem))
@@ -138,7 +145,7 @@ def folder_entries(root: Path, limits: Limits, prefix: str = "") -> list[Entry]:
         for d in list(dirnames):
             if (base / d).is_symlink():
                 rel = (base / d).relative_to(root).as_posix()
-                entries.append(Entry(prefix + rel, 0, lambda: b"", f"contains a symbolic link ({rel})"))
+                entries.append(Entry(prefix + rel, 0, lambda: b"", t("intake.p_symlink", path=rel)))
                 dirnames.remove(d)
         dirnames.sort()
         for f in sorted(filenames):
@@ -147,16 +154,16 @@ def folder_entries(root: Path, limits: Limits, prefix: str = "") -> list[Entry]:
             try:
                 st = full.lstat()
             except OSError:                   # vanished or unreadable: that student's problem only
-                entries.append(Entry(prefix + rel, 0, lambda: b"", f"contains {rel}, which could not be read"))
+                entries.append(Entry(prefix + rel, 0, lambda: b"", t("intake.p_unreadable", path=rel)))
                 continue
             problem = None
             if stat.S_ISLNK(st.st_mode):
-                problem = f"contains a symbolic link ({rel})"
+                problem = t("intake.p_symlink", path=rel)
             elif not stat.S_ISREG(st.st_mode):
-                problem = f"contains a device or special file ({rel})"
+                problem = t("intake.p_special", path=rel)
             elif st.st_size > limits.max_file_bytes:
-                problem = f"contains {rel}, larger than the limit of {mb(limits.max_file_bytes)}"
+                problem = t("intake.p_too_large", path=rel, limit=mb(limits.max_file_bytes))
             entries.append(Entry(prefix + rel, st.st_size,
                                  _capped_reader(lambda full=full: _open_nofollow(full), f, limits,
-                                                f"{rel} could not be read"), problem))
+                                                t("intake.file_unreadable", file=rel)), problem))
     return entries

@@ -94,7 +94,7 @@ def to_results_json(result: dict, hidden_visibility: str = "after_published") ->
                 "score": round(sum(float(p.get("score", 0) or 0) for p in ex.get("parts", []) or [] if not p.get("manual")), 4),
                 "max_score": round(auto_max, 4),
                 "status": "failed",                      # Gradescope's word (its spec), not ours
-                "output": outcome.text() + "\n",
+                "output": (findings.exercise_problem(outcome) or "") + "\n",
                 "visibility": "visible",
             })
         for part in ex.get("parts", []) or []:

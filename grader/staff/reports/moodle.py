@@ -39,6 +39,7 @@ from typing import Any, Iterable
 
 from grader.staff.reports.files import csv_text, write_bytes_atomic, write_text_atomic
 from grader.trusted.results import error_reason, exercise_outcome, is_error
+from grader.feedback.findings import exercise_problem
 from grader.feedback.text import fmt_fixed, fmt_points
 
 HEADERS = {
@@ -100,7 +101,7 @@ def feedback_comment(result: dict, lang: str = "en") -> str:
                 f"{fmt_points(ex.get('max_score', 0), dec)}")
         outcome = exercise_outcome(ex)
         if not outcome.graded:
-            line += f" ({esc(outcome.text())})"
+            line += f" ({esc(exercise_problem(outcome) or '')})"
         pending = [p for p in ex.get("parts", []) or [] if p.get("manual") and p.get("pending")]
         if pending:
             line += " – noch ausstehend: " + ", ".join(f"Teil {esc(str(p.get('id')))}" for p in pending)

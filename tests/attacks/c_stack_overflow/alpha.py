@@ -1,4 +1,10 @@
-"""Attack: overflow the C stack (recursion limit raised, recursion through C code)."""
+"""Attack: overflow the C stack (recursion limit raised, recursion through C code).
+
+Comparing two lists nested 200,000 deep recurses in C (list_richcompare) until
+the stack runs out: a segmentation fault within a fraction of a second. (repr()
+of such a list also overflows, but its recursion guard scans a list per level,
+so it took 2.5-5 s and raced the 3 s call limit.)
+"""
 import sys
 
 import numpy as np
@@ -10,7 +16,7 @@ def scale(x, factor):
 
 def total(x):
     sys.setrecursionlimit(10**8)
-    nested = []
+    a, b = [], []
     for _ in range(2 * 10**5):
-        nested = [nested]
-    return float(len(repr(nested)))
+        a, b = [a], [b]
+    return float(a == b)
