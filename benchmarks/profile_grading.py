@@ -34,8 +34,6 @@ sys.path[:0] = [str(ROOT)]
 
 def sandbox_steps(reps: int) -> dict:
     """Replay server.serve's start-up steps in forks of this (numpy-only) process; seconds per step."""
-    import importlib
-
     import numpy  # noqa: F401
 
     from grader import course as course_mod
@@ -59,12 +57,9 @@ def sandbox_steps(reps: int) -> dict:
             t1 = time.perf_counter()
             report = isolation.enter(spec, w)
             t2 = time.perf_counter()
-            sys.path[:0] = spec["course_paths"]
-            for name in sandbox.PRELOAD:
-                importlib.import_module(name)
+            server.preload_standard_library()
             t3 = time.perf_counter()
-            for name in spec["preload"]:
-                sandbox._preload_tree(name, report)
+            server.preload_course(spec, report)
             t4 = time.perf_counter()
             isolation.drop_privileges(spec, report)
             t5 = time.perf_counter()

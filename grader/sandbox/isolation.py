@@ -728,28 +728,44 @@ def install_seccomp(host_view: bool = False, signal_scope: tuple[int, int] | Non
 
 # -- cleanup ------------------------------------------------------------------------------------
 
+def _pids() -> list[str] | None:
+    """The process ids /proc lists, or None when /proc cannot be read."""
+    try:
+        return [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return None
+
+
+def _stat_fields(pid: str) -> list[bytes]:
+    """/proc/PID/stat after "pid (comm) ": state, ppid, pgrp, ... (OSError when it cannot be read)."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        stat = fh.read()
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+def _uids(pid: str) -> list[bytes] | None:
+    """The real, effective, saved and file uids of PID (OSError when unreadable, None without a Uid line)."""
+    with open(f"/proc/{pid}/status", "rb") as fh:
+        return next((line.split()[1:] for line in fh.read().splitlines() if line.startswith(b"Uid:")), None)
+
+
 def _processes_outside_group(uid: int, group: int) -> bool:
     """Does a process of ``uid`` exist outside process group ``group``? True if /proc cannot tell."""
-    try:
-        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
+    pids = _pids()
+    if pids is None:
         return True
-    for pid in entries:
+    for pid in pids:
         try:
-            with open(f"/proc/{pid}/status", "rb") as fh:
-                status = fh.read()
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                stat = fh.read()
+            uids = _uids(pid)
+            fields = _stat_fields(pid)
         except (FileNotFoundError, ProcessLookupError):
             continue  # ended meanwhile
         except OSError:
             return True
-        uids = next((line.split()[1:] for line in status.splitlines() if line.startswith(b"Uid:")), None)
         if uids is None:
             return True
         if str(uid).encode() not in uids:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()   # after "pid (comm) ": state ppid pgrp ...
         if len(fields) < 3 or int(fields[2]) != group:
             return True
     return False
@@ -803,23 +819,15 @@ IPC_RMID = 0
 def _live_processes(uid: int | None, group: int | None) -> list[int]:
     """Pids (not zombies) that run as ``uid`` (when given) or belong to process group ``group``."""
     found = []
-    try:
-        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
-        return found
-    for pid in entries:
+    for pid in _pids() or []:
         try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                stat = fh.read()
-            fields = stat[stat.rfind(b")") + 2:].split()
+            fields = _stat_fields(pid)
             if fields[0] in (b"Z", b"X"):
                 continue
             mine = group is not None and int(fields[2]) == group
             if uid is not None and not mine:
-                with open(f"/proc/{pid}/status", "rb") as fh:
-                    line = next(x for x in fh.read().splitlines() if x.startswith(b"Uid:"))
-                mine = str(uid).encode() in line.split()[1:]
-        except (OSError, StopIteration, IndexError, ValueError):
+                mine = str(uid).encode() in (_uids(pid) or [])
+        except (OSError, IndexError, ValueError):
             continue
         if mine:
             found.append(int(pid))
@@ -955,15 +963,9 @@ def sweep(uid: int | None, group: int | None, folders: list[str] | None = None, 
 def _process_table() -> dict[int, tuple[int, int]]:
     """pid -> (parent pid, process group) of every visible process."""
     table = {}
-    try:
-        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
-        return table
-    for pid in entries:
+    for pid in _pids() or []:
         try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                stat = fh.read()
-            fields = stat[stat.rfind(b")") + 2:].split()
+            fields = _stat_fields(pid)
             table[int(pid)] = (int(fields[1]), int(fields[2]))
         except (OSError, IndexError, ValueError):
             continue

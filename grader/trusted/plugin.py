@@ -342,8 +342,7 @@ class GradingPlugin:
     # -- helpers ----------------------------------------------------------------
     def _session_for(self, key: tuple[str, bool]) -> StudentSession:
         """The session of ``key``, taking over the sandbox started ahead for it, if any."""
-        session = self.upcoming.pop(key, None) or StudentSession(self.sandbox_config(self.course.exercise(key[0])))
-        return session
+        return self.upcoming.pop(key, None) or StudentSession(self.sandbox_config(self.course.exercise(key[0])))
 
     def _prestart_after(self, key: tuple[str, bool]) -> None:
         """Start the sandbox of the session that comes next in test order, so its start overlaps this one's tests.
@@ -352,10 +351,8 @@ class GradingPlugin:
         one is started ahead, and it runs nothing of the submission until used.
         """
         order = self.session_order
-        if key not in order or order.index(key) + 1 >= len(order):
-            return
-        following = order[order.index(key) + 1]
-        if following in self.sessions or following in self.upcoming:
+        following = order[order.index(key) + 1] if key in order[:-1] else None
+        if following is None or following in self.sessions or following in self.upcoming:
             return
         session = StudentSession(self.sandbox_config(self.course.exercise(following[0])))
         session.prestart()

@@ -36,7 +36,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from grader.staff.layouts.naming import ilias_ascii
 
@@ -119,17 +119,25 @@ def comment(result: dict) -> str:
     return " ".join(pts)
 
 
-def status_rows(results: list[dict], submissions: list[Any], left_out: list[str] | None = None) -> list[list[str]]:
-    """The status file as rows (header first), sorted by usr_id; pure."""
+def _with_ilias(results: list[dict], submissions: list[Any], key: Callable[[Any], str | None],
+                left_out: list[str] | None) -> Iterator[tuple[dict, Any, str]]:
+    """(result, its submission, key(submission)) for every result whose submission has an ILIAS key;
+    the student ids of the others go to ``left_out``."""
     by_student = {getattr(s, "student_id", None): s for s in submissions}
-    body: list[tuple[int, list[str]]] = []
     for result in results:
         sub = by_student.get(result.get("student"))
-        uid = usr_id(sub) if sub is not None else None
-        if uid is None:
+        value = key(sub) if sub is not None else None
+        if value is None:
             if left_out is not None:
                 left_out.append(str(result.get("student")))
             continue
+        yield result, sub, value
+
+
+def status_rows(results: list[dict], submissions: list[Any], left_out: list[str] | None = None) -> list[list[str]]:
+    """The status file as rows (header first), sorted by usr_id; pure."""
+    body: list[tuple[int, list[str]]] = []
+    for result, sub, uid in _with_ilias(results, submissions, usr_id, left_out):
         lms = _lms(sub)
         error = is_error(result)
         body.append((int(uid), [
@@ -153,15 +161,8 @@ def multi_feedback_bytes(results: list[dict], submissions: list[Any], outdir: Pa
                          left_out: list[str] | None = None) -> bytes:
     """The multi-feedback zip as bytes: sorted entries, fixed timestamps (same input, same bytes)."""
     top = top_folder(title, assignment_id)
-    by_student = {getattr(s, "student_id", None): s for s in submissions}
     files: dict[str, bytes] = {}
-    for result in results:
-        sub = by_student.get(result.get("student"))
-        folder = folder_name(sub) if sub is not None else None
-        if folder is None:
-            if left_out is not None:
-                left_out.append(str(result.get("student")))
-            continue
+    for _, sub, folder in _with_ilias(results, submissions, folder_name, left_out):
         for name in FEEDBACK_FILES:
             source = Path(outdir) / str(getattr(sub, "student_id")) / name
             if source.is_file():
