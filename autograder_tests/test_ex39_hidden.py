@@ -6,6 +6,7 @@ mistakes are the public test module's; messages hide input and expected
 values (grader.trusted.checks does that for hidden tests).
 """
 
+from functools import partial
 import numpy as np
 import pytest
 
@@ -27,7 +28,7 @@ def test_grad_diag_hidden(student, rng, case):
     got = expect_array(student.ex39_rnn_gradients.grad_diag(u, h, k, grad_hk), shape=(n,), what=what,
                        inputs={"u": u, "h": h, "grad_hk": grad_hk})
     assert_close(got, want, what=what, inputs={"u": u, "h": h, "grad_hk": grad_hk},
-                 mistakes=grad_diag_mistakes(u, h, k, grad_hk))
+                 mistakes=partial(grad_diag_mistakes, u, h, k, grad_hk))
 
 
 @pytest.mark.part("grad_full")

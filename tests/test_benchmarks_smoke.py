@@ -69,5 +69,23 @@ def test_per_exercise_grades_reference_and_stub_as_batch_does(tmp_path: Path) ->
     reference, stub = runs["reference/ex39"]["median"], runs["stub/ex39"]["median"]
     assert reference["score"] == 3.0 and stub["score"] == 0.0      # the points of course.toml, and none
     for row in (reference, stub):
-        assert row["starts"] == 2 and row["tests"] > 0             # public and hidden sandbox, tests ran
+        assert row["starts"] == 1 and row["tests"] > 0             # one sandbox, public then hidden tests ran
         assert row["wall_s"] > 0 and row["grading_cpu_s"] > 0 and row["sandbox_cpu_s"] >= 0
+
+
+def test_course_cost_ratios_pair_rounds_and_skip_missing_steady_state() -> None:
+    """course_cost.summarise: per-round ratios this / baseline and the ratio of the medians."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_cost", ROOT / "benchmarks" / "course_cost.py")
+    course_cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_cost)
+    rounds = [{"round": k, "tree": tree, "worker_s": w, "cpu_s": c, "steady_worker_s": None, "steady_cpu_s": s}
+              for k, tree, w, c, s in [(0, "baseline", 4.0, 2.0, 1.0), (0, "this", 6.0, 2.6, 1.3),
+                                       (1, "baseline", 5.0, 2.5, 1.2), (1, "this", 5.0, 3.0, 1.5)]]
+    ratios = course_cost.summarise(rounds)
+    assert ratios["cpu_s"]["per_round"] == [1.3, 1.2]
+    assert ratios["cpu_s"]["ratio_of_medians"] == round(2.8 / 2.25, 3)
+    assert ratios["worker_s"]["per_round"] == [1.5, 1.0]
+    assert "steady_worker_s" not in ratios          # no steady state measured: no made-up ratio
+    assert ratios["steady_cpu_s"]["per_round"] == [1.3, 1.25]

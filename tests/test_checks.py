@@ -122,3 +122,31 @@ def test_a_failed_case_without_values_explains_only_the_mistakes_it_names():
     with pytest.raises(CheckFailed) as info:
         neutral.verdict()
     assert info.value.mistake is None
+
+
+def test_mistakes_given_as_a_function_are_predicted_only_when_a_case_failed():
+    """A right answer never pays for the wrong ones; a wrong one is judged exactly as with a list."""
+    calls = []
+
+    def doubled(x):
+        calls.append(x)
+        return [Mistake("verdoppelt", 2 * x, id="doubled"), Mistake("negiert", -x, id="negated")]
+
+    xs = [np.arange(3.0), np.arange(4.0) + 1]
+    with Cases("f") as right:
+        for x in xs:
+            right.close(x.copy(), x, mistakes=lambda x=x: doubled(x))
+    assert calls == []
+
+    def judged(mistakes_of):
+        cases = Cases("f")
+        for x in xs:
+            cases.close(2 * x, x, mistakes=mistakes_of(x))
+        cases.close(np.zeros(2), np.zeros(2), mistakes=mistakes_of(np.zeros(2)))   # a right case explains nothing away
+        with pytest.raises(CheckFailed) as failed:
+            cases.verdict()
+        return failed.value
+
+    lazy, eager = judged(lambda x: (lambda: doubled(x))), judged(doubled)
+    assert len(calls) == 2 * 3
+    assert lazy.mistake.key == eager.mistake.key == "doubled" and str(lazy) == str(eager)

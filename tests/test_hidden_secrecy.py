@@ -11,8 +11,10 @@ read which hidden inputs the submission saw.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -137,15 +139,15 @@ def student_files(out: Path, student: str, record: dict) -> dict[str, str]:
 @pytest.mark.parametrize("student, hidden_count", [("ql_printer", 3), ("gan_stasher", 20)])
 def test_nothing_seen_in_a_hidden_test_reaches_the_student(graded, student, hidden_count):
     record = json.loads((graded / student / "grading.json").read_text(encoding="utf-8"))
-    hidden = seen_in(record, hidden=True)
     public = seen_in(record, hidden=False)
+    # What it printed in hidden tests: a stasher reprints the public inputs it kept (same sandbox), too.
+    hidden = seen_in(record, hidden=True) - public
     # The attack works: staff see every hidden input it printed, students its public ones.
     assert len(hidden) >= hidden_count, hidden
     assert public
     files = student_files(graded, student, record)
     assert any(value in files["feedback.md"] for value in public)  # printed output does reach students
-    # Public tests all ran before any hidden one, in another sandbox: no stashed hidden input surfaces.
-    assert not hidden & public
+    # Public tests all ran before any hidden one: no stashed hidden input surfaces.
     for name, text in files.items():
         leaked = [value for value in hidden if value in text]
         assert not leaked, f"{name} shows hidden inputs: {leaked[:3]}"
@@ -197,8 +199,11 @@ def test_redaction_masks_numbers_and_produced_strings():
     assert redacted.startswith("f(x) for x (…, …) returned shape (…, …)")
 
 
-def test_public_tests_run_first_in_their_own_sandbox(mini, tmp_path):
-    """A hidden input stashed in a module global never reaches a public test's output."""
+def test_public_tests_run_before_every_hidden_one(mini, tmp_path):
+    """A hidden input stashed in a module global never reaches a public test's output.
+
+    The hidden tests share the public tests' sandbox (the stash holds both), but every
+    public test ran before them, so no public output can hold a hidden input."""
     stasher = (MINI / "solutions" / "alpha.py").read_text().replace(
         "    return x * factor",
         "    _SEEN.append('X<%.17g>' % x.ravel()[0])\n    print(' '.join(_SEEN))\n    return x * factor * 0"
@@ -208,9 +213,9 @@ def test_public_tests_run_first_in_their_own_sandbox(mini, tmp_path):
     hidden_seen = {v for t in result["staff"]["tests"] if t["hidden"]
                    for v in re.findall(r"X<[^>]*>", t.get("output", ""))}
     public_seen = {v for t in tests if not t["hidden"] for v in re.findall(r"X<[^>]*>", t["output"])}
-    # Public tests ran first and the hidden ones in a fresh sandbox: neither saw the other's inputs.
-    assert hidden_seen and public_seen and not hidden_seen & public_seen
-    assert not any(v in t["output"] or v in t["message"] for t in tests for v in hidden_seen)
+    hidden_only = hidden_seen - public_seen
+    assert hidden_only and public_seen and public_seen <= hidden_seen   # one process: the stash kept the public inputs
+    assert not any(v in t["output"] or v in t["message"] for t in tests for v in hidden_only)
 
 
 def test_a_flood_of_returned_strings_cannot_smuggle_one_past_redaction(tmp_path):
@@ -374,8 +379,8 @@ def test_without_a_seed_the_secret_is_a_digest_of_the_hidden_tests(tmp_path, mon
 
 def test_sandboxes_started_ahead_change_nothing_but_when_they_start(mini, tmp_path, monkeypatch):
     """Every sandbox after the first is started before its first test (the start overlaps the tests
-    before it), each (exercise, public/hidden) still gets its own process, and the points and
-    messages are exactly those of starting each sandbox on first use."""
+    before it), each exercise gets its own process (its hidden tests reuse the public tests' one),
+    and the points and messages are exactly those of starting each sandbox on first use."""
     from grader.trusted import remote
 
     events: list[tuple[str, object]] = []
@@ -398,7 +403,7 @@ def test_sandboxes_started_ahead_change_nothing_but_when_they_start(mini, tmp_pa
                "beta.py": (MINI / "solutions" / "beta.py").read_text()}
     ahead = grade_sources(mini, tmp_path / "ahead", sources, ["alpha", "beta"], student_id="s1", fork=False)
     used = [proc for kind, proc in events if kind == "use"]
-    assert len(used) == len({id(p) for p in used}) == 3   # alpha, beta public; alpha hidden: own sandboxes
+    assert len(used) == len({id(p) for p in used}) == 2   # alpha (public, then hidden), beta
     position = {(kind, id(p)): i for i, (kind, p) in enumerate(events)}
     for before, proc in zip(used, used[1:]):
         # started ahead: while the session before it was being set up, before that one's first call
@@ -412,3 +417,100 @@ def test_sandboxes_started_ahead_change_nothing_but_when_they_start(mini, tmp_pa
                 for p in ex["parts"] for t in p["tests"]]
 
     assert verdicts(ahead) == verdicts(on_use) and ahead["score"] == on_use["score"] == 4.0
+
+
+def _group_states(group: int) -> set[str]:
+    """The scheduler states (R, S, T, ...) of the live processes in process group ``group``."""
+    states = set()
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.isdigit() and int(fields[2]) == group and fields[0] not in ("Z", "X"):
+            states.add(fields[0])
+    return states
+
+
+def test_an_idle_sandbox_is_stopped_while_other_exercises_run(mini, tmp_path, monkeypatch):
+    """alpha's sandbox waits (open) for alpha's hidden tests while beta's tests run: a thread it left
+    spinning is stopped meanwhile, and continues (same process) when alpha's hidden tests call it."""
+    from grader.trusted import remote
+
+    spinner = (MINI / "solutions" / "alpha.py").read_text() + '''
+import threading
+
+def _spin():
+    while True:
+        pass
+
+threading.Thread(target=_spin, daemon=True).start()
+'''
+    seen: list[tuple[str, set[str]]] = []
+    real_pause, real_resume = remote.StudentSession.pause, remote.StudentSession.resume
+
+    def pause(self):
+        real_pause(self)
+        if self.proc is not None:
+            deadline = time.monotonic() + 2.0   # a thread running on another core stops a moment later
+            while _group_states(self.proc.pid) != {"T"} and time.monotonic() < deadline:
+                time.sleep(0.001)
+            seen.append(("paused", _group_states(self.proc.pid)))
+
+    def resume(self):
+        was = self.paused and self.proc is not None
+        real_resume(self)
+        if was:
+            seen.append(("resumed", _group_states(self.proc.pid)))
+
+    monkeypatch.setattr(remote.StudentSession, "pause", pause)
+    monkeypatch.setattr(remote.StudentSession, "resume", resume)
+    sources = {"alpha.py": spinner, "beta.py": (MINI / "solutions" / "beta.py").read_text()}
+    result = grade_sources(mini, tmp_path, sources, ["alpha", "beta"], student_id="s1", fork=False)
+    assert result["score"] == 4.0
+    paused = [states for kind, states in seen if kind == "paused"]
+    resumed = [states for kind, states in seen if kind == "resumed"]
+    assert paused and all(states == {"T"} for states in paused)     # every process of the sandbox stopped
+    assert resumed and all("T" not in states for states in resumed)   # and running again for its hidden tests
+
+
+def test_timeouts_in_public_tests_do_not_shorten_the_hidden_limits(mini, tmp_path):
+    """The hidden tests share the public tests' sandbox but not their time-limit bookkeeping: after
+    total() ran into its limit in every public test (budget spent), a hidden call of scale() that
+    needs 2.5 s still gets the full call_timeout (3 s), as it would in a fresh sandbox."""
+    slow = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor",
+        "    if factor != 2.5:   # the hidden factor only: public scale() is fast\n"
+        "        import time\n        time.sleep(2.5)\n    return x * factor").replace(
+        '    return float(np.sum(x))', '    while True:\n        pass')
+    sources = {"alpha.py": slow, "beta.py": (MINI / "solutions" / "beta.py").read_text()}
+    result = grade_sources(mini, tmp_path, sources, ["alpha", "beta"], student_id="s1", fork=False)
+    tests = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]]
+    assert [t["status"] for t in tests if "total" in t["id"]] == ["failed", "failed"]   # public: timed out
+    [hidden] = [t for t in tests if t["hidden"]]
+    assert hidden["status"] == "passed", hidden
+
+
+def test_a_submission_that_notices_the_pause_gains_nothing(mini, tmp_path):
+    """alpha catches SIGCONT (sent when its sandbox continues for the hidden tests, after beta's) and
+    then prints every input it stashed, with a marker: that reaches staff only; beta's tests and every
+    public record show nothing of alpha's, and the points are those of the reference."""
+    watcher = (MINI / "solutions" / "alpha.py").read_text().replace(
+        "    return x * factor",
+        "    _SEEN.append('X<%.17g>' % x.ravel()[0])\n"
+        "    if _WOKEN:\n        print('AWAKE', len(_WOKEN), ' '.join(_SEEN))\n    return x * factor"
+    ) + "\nimport signal\n_SEEN, _WOKEN = [], []\nsignal.signal(signal.SIGCONT, lambda *a: _WOKEN.append(1))\n"
+    sources = {"alpha.py": watcher, "beta.py": (MINI / "solutions" / "beta.py").read_text()}
+    result = grade_sources(mini, tmp_path, sources, ["alpha", "beta"], student_id="s1", fork=True)
+    assert result["score"] == 4.0
+    staff = next((t for t in result["staff"]["tests"] if t["hidden"] and "output" in t), {"output": ""})
+    assert "AWAKE 1" in staff["output"]   # it did notice the pause (same process, continued once)
+    tests = [t for ex in result["exercises"] for p in ex["parts"] for t in p["tests"]]
+    hidden_only = set(re.findall(r"X<[^>]*>", staff["output"])) - {
+        v for t in tests for v in re.findall(r"X<[^>]*>", t["output"])}
+    assert hidden_only
+    for t in tests:
+        assert "AWAKE" not in t["output"] + t["message"]
+        assert not any(v in t["output"] + t["message"] for v in hidden_only)
+        if "beta" in t["id"]:
+            assert "X<" not in t["output"]

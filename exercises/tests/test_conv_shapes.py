@@ -12,6 +12,7 @@ Run with:  grade conv_shapes
 
 from __future__ import annotations
 
+from functools import partial
 import math
 from typing import Any
 
@@ -129,7 +130,7 @@ def check_size_values(student, cases: list[tuple[int, int, int, int]]) -> None:
                              "Division // statt / und np.floor.", label=label)
             else:
                 verdict.what = call
-                verdict.scalar(value, size_want(n, k, p, s), mistakes=size_mistakes(n, k, p, s), label=label)
+                verdict.scalar(value, size_want(n, k, p, s), mistakes=partial(size_mistakes, n, k, p, s), label=label)
         verdict.what = "conv_output_size"
 
 
@@ -239,7 +240,7 @@ def check_conv(student, cases: list[tuple], wants: list[np.ndarray] | None = Non
                 verdict.fail(str(exc), label=label)
                 continue
             verdict.what = what
-            verdict.close(got, want, inputs=inputs, mistakes=conv_mistakes(*case), label=label)
+            verdict.close(got, want, inputs=inputs, mistakes=partial(conv_mistakes, *case), label=label)
         verdict.what = "conv2d_strided"
 
 
@@ -356,7 +357,7 @@ def check_pool(student, name: str, cases: list[tuple], wants: list[np.ndarray] |
                 verdict.fail(str(exc), label=f"Fall {i + 1}")
                 continue
             verdict.what = what
-            verdict.close(got, want, inputs={"x": x}, mistakes=pool_mistakes(name, *case), label=f"Fall {i + 1}")
+            verdict.close(got, want, inputs={"x": x}, mistakes=partial(pool_mistakes, name, *case), label=f"Fall {i + 1}")
         verdict.what = name
 
 

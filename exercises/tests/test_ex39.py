@@ -8,6 +8,7 @@ The helpers below are shared with the hidden tests, which use other inputs.
 
 from __future__ import annotations
 
+from functools import partial
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -289,7 +290,7 @@ def check_clip(student, grads: list[np.ndarray], max_norm: float, cases: Cases, 
     got = [expect_array(r, shape=w.shape, what=f"Eintrag {i} des Ergebnisses von {what}") for i, (r, w) in
            enumerate(zip(result, want))]
     cases.close(np.concatenate([g.ravel() for g in got]), np.concatenate([w.ravel() for w in want]),
-                atol=atol, mistakes=clip_mistakes(grads, max_norm), label=f"{label}: {what}")
+                atol=atol, mistakes=partial(clip_mistakes, grads, max_norm), label=f"{label}: {what}")
 
 
 # --- tests -----------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ def test_grad_diag(student, rng, n, k):
     what = f"grad_diag(u, h, k={k}, grad_hk)"
     got = expect_array(got, shape=(n,), what=what, inputs={"u": u, "h": h, "grad_hk": grad_hk})
     assert_close(got, want, what=what, inputs={"u": u, "h": h, "grad_hk": grad_hk},
-                 mistakes=grad_diag_mistakes(u, h, k, grad_hk))
+                 mistakes=partial(grad_diag_mistakes, u, h, k, grad_hk))
 
 
 @pytest.mark.part("grad_diag")
@@ -322,7 +323,7 @@ def test_grad_diag_zero_entry(student, rng):
     if not np.all(np.isfinite(got)):
         raise CheckFailed(f"{what} enthält NaN oder inf bei Index {int(np.flatnonzero(~np.isfinite(got))[0])}: "
                           "Teilen Sie nicht durch u, sondern verwenden Sie u ** (k - 1).", cause="nonfinite")
-    assert_close(got, want, what=what, mistakes=grad_diag_mistakes(u, h, k, grad_hk))
+    assert_close(got, want, what=what, mistakes=partial(grad_diag_mistakes, u, h, k, grad_hk))
 
 
 GRAD_FULL_CASES = [(3, 1, 0.9), (4, 3, 1.1), (5, 8, 0.8), (7, 20, 1.02), (16, 50, 0.97)]
@@ -341,7 +342,7 @@ def check_grad_full_case(student, cases: Cases, U: np.ndarray, h: np.ndarray, k:
     except CheckFailed as exc:
         cases.fail(str(exc), label=label)
         return
-    cases.close(got, want, inputs=inputs, rtol=GRAD_FULL_RTOL, mistakes=grad_full_mistakes(U, h, k, grad_hk),
+    cases.close(got, want, inputs=inputs, rtol=GRAD_FULL_RTOL, mistakes=partial(grad_full_mistakes, U, h, k, grad_hk),
                 label=label)
 
 

@@ -9,6 +9,7 @@ helpers below are shared with the hidden tests, which use other inputs.
 
 from __future__ import annotations
 
+from functools import partial
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -85,9 +86,9 @@ def check_optimal_discriminator(got, p_data: np.ndarray, p_g: np.ndarray, cases:
                           f"(Minimum {got.min():.4g}, Maximum {got.max():.4g}); D* ist eine Wahrscheinlichkeit.",
                           cause="range")
     if cases is None:
-        assert_close(got, d_star(p_data, p_g), what=what, inputs=inputs, mistakes=d_star_mistakes(p_data, p_g))
+        assert_close(got, d_star(p_data, p_g), what=what, inputs=inputs, mistakes=partial(d_star_mistakes, p_data, p_g))
     else:
-        cases.close(got, d_star(p_data, p_g), inputs=inputs, mistakes=d_star_mistakes(p_data, p_g), label=label)
+        cases.close(got, d_star(p_data, p_g), inputs=inputs, mistakes=partial(d_star_mistakes, p_data, p_g), label=label)
 
 
 def value_mistakes(d_real: np.ndarray, d_fake: np.ndarray) -> list[Mistake]:
@@ -116,7 +117,7 @@ def check_gan_value(got, d_real: np.ndarray, d_fake: np.ndarray) -> None:
         raise CheckFailed(f"{what} lieferte {fmt_num(value)}; alle Eingaben liegen in (0, 1), also ist jeder "
                           "Logarithmus endlich.", cause="nonfinite")
     want = float(np.mean(np.log(d_real)) + np.mean(np.log(1 - d_fake)))
-    assert_float_close(value, want, what=what, mistakes=value_mistakes(d_real, d_fake))
+    assert_float_close(value, want, what=what, mistakes=partial(value_mistakes, d_real, d_fake))
 
 
 def _kl(p: np.ndarray, q: np.ndarray, dx: float) -> float:
@@ -187,7 +188,7 @@ def check_js_divergence(got, p: np.ndarray, q: np.ndarray, dx: float, what: str,
         raise CheckFailed(f"{what} lieferte {fmt_num(value)}.{hint}", cause="nonfinite")
     if not in_jsd_range(value):
         label += (": " if label else "") + OUT_OF_RANGE
-    cases.scalar(value, jsd_via_value(p, q, dx), mistakes=jsd_mistakes(p, q, dx), atol=1e-9, label=label)
+    cases.scalar(value, jsd_via_value(p, q, dx), mistakes=partial(jsd_mistakes, p, q, dx), atol=1e-9, label=label)
     return value
 
 
@@ -307,7 +308,7 @@ def check_clip_weights(student, weights: list[np.ndarray], c: float) -> None:
             for label, got in (("", direct), (", auf beschreibbaren Kopien", result)):
                 item = expect_array(got[i], shape=w.shape, what=f"Eintrag {i} von {what}{label}",
                                     dtypes=("float64",))
-                cases.close(item, np.clip(w, -c, c), mistakes=clip_mistakes(w, c), label=f"Eintrag {i}{label}")
+                cases.close(item, np.clip(w, -c, c), mistakes=partial(clip_mistakes, w, c), label=f"Eintrag {i}{label}")
 
 
 # --- tests: optimal_discriminator --------------------------------------------------------------
@@ -484,7 +485,7 @@ def test_wgan_critic_loss(student, rng, n, m):
     what = (f"wgan_critic_loss(critic_real, critic_fake) für critic_real {fmt_num(real.shape)}, "
             f"critic_fake {fmt_num(fake.shape)}")
     assert_float_close(student.gan.wgan_critic_loss(real, fake), float(np.mean(fake) - np.mean(real)),
-                       what=what, mistakes=wgan_critic_mistakes(real, fake))
+                       what=what, mistakes=partial(wgan_critic_mistakes, real, fake))
 
 
 @pytest.mark.part("wgan_losses", weight=0.5)
@@ -493,7 +494,7 @@ def test_wgan_generator_loss(student, rng, m):
     fake = rng.normal(0.7, 1.0, m)
     what = f"wgan_generator_loss(critic_fake) für critic_fake {fmt_num(fake.shape)}"
     assert_float_close(student.gan.wgan_generator_loss(fake), float(-np.mean(fake)), what=what,
-                       mistakes=wgan_generator_mistakes(fake))
+                       mistakes=partial(wgan_generator_mistakes, fake))
 
 
 def clip_case(rng: np.random.Generator, shapes: list[tuple[int, ...]], c: float) -> list[np.ndarray]:

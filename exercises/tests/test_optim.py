@@ -17,6 +17,7 @@ Run with:  grade optim
 
 from __future__ import annotations
 
+from functools import partial
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -288,7 +289,7 @@ def check_steps(student, kind: str, cases: list[StepCase], wants: list[np.ndarra
                 verdict.fail(str(exc), label=label)
                 continue
             verdict.what = history
-            verdict.close(got, want, mistakes=step_mistakes(case), label=label)
+            verdict.close(got, want, mistakes=partial(step_mistakes, case), label=label)
         verdict.what = name
 
 
@@ -390,7 +391,7 @@ def check_schedule(student, name: str, cases: list[tuple]) -> None:
                              label=f"Fall {i + 1}")
                 continue
             verdict.what = f"{call} (Index = epoch)"
-            verdict.close(np.array(got), schedule_want(name, args), mistakes=schedule_mistakes(name, args),
+            verdict.close(np.array(got), schedule_want(name, args), mistakes=partial(schedule_mistakes, name, args),
                           label=f"Fall {i + 1}")
         verdict.what = name
 

@@ -16,6 +16,7 @@ Run with:  grade regularization
 
 from __future__ import annotations
 
+from functools import partial
 import numpy as np
 import pytest
 
@@ -216,7 +217,7 @@ def check_dropout(student, kind: str, cases: list[tuple[np.ndarray, np.ndarray, 
                 verdict.fail(str(exc), label=f"Fall {i + 1}")
                 continue
             verdict.what = what
-            verdict.close(got, x * mask / (1 - p), inputs=inputs, mistakes=dropout_mistakes(kind, x, mask, p),
+            verdict.close(got, x * mask / (1 - p), inputs=inputs, mistakes=partial(dropout_mistakes, kind, x, mask, p),
                           label=f"Fall {i + 1}")
         verdict.what = name
 

@@ -17,6 +17,7 @@ Run with:  grade rnn_cells
 
 from __future__ import annotations
 
+from functools import partial
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,7 +267,7 @@ def check_lstm_cell(student, cases: list[RnnCase], wants: list[np.ndarray] | Non
                 verdict.fail(str(exc), label=f"Fall {i + 1}")
                 continue
             verdict.what = f"(h', c') aus {what} (Index: 0 = h' / 1 = c', Beispiel, Einheit)"
-            verdict.close(pair, want, inputs=case.inputs(), mistakes=lstm_cell_mistakes(case), label=f"Fall {i + 1}")
+            verdict.close(pair, want, inputs=case.inputs(), mistakes=partial(lstm_cell_mistakes, case), label=f"Fall {i + 1}")
         verdict.what = "lstm_cell"
 
 
@@ -282,7 +283,7 @@ def check_gru_cell(student, cases: list[RnnCase], wants: list[np.ndarray] | None
                 verdict.fail(str(exc), label=f"Fall {i + 1}")
                 continue
             verdict.what = what
-            verdict.close(got, want, inputs=case.inputs(), mistakes=gru_cell_mistakes(case), label=f"Fall {i + 1}")
+            verdict.close(got, want, inputs=case.inputs(), mistakes=partial(gru_cell_mistakes, case), label=f"Fall {i + 1}")
         verdict.what = "gru_cell"
 
 
@@ -384,7 +385,7 @@ def check_counts(student, cases: list[tuple[int, int]]) -> None:
                 continue
             verdict.what = f"{call} (Index 0 = LSTM, 1 = GRU)"
             verdict.close(np.array(got), np.array([count_want(4, I, H), count_want(3, I, H)]),
-                          mistakes=count_mistakes(I, H), label=f"Fall {i + 1}")
+                          mistakes=partial(count_mistakes, I, H), label=f"Fall {i + 1}")
         verdict.what = "lstm_param_count / gru_param_count"
 
 

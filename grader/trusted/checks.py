@@ -24,7 +24,7 @@ import contextlib
 import contextvars
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -198,12 +198,26 @@ def _value_message(what: str, actual: np.ndarray, expected: np.ndarray, close: n
     return "\n".join(lines)
 
 
+#: Named mistakes of one case: the list, or a function that makes it. A function is called only when
+#: some case of the check failed, so a right answer never pays for computing the wrong ones.
+MistakeList = Union[Sequence[Mistake], Callable[[], Sequence[Mistake]]]
+
+
 @dataclass
 class _Case:
     ok: bool
     message: str
     label: str
-    predictions_met: dict[str, bool]
+    mistakes: MistakeList = ()   # the predictions to compare ``actual`` with, or ``explained_by`` of fail()
+    actual: np.ndarray | None = None   # None: no values (fail(): the listed mistakes explain it as a whole)
+    tolerance: tuple[float, float] = (1e-6, 1e-8)
+
+    def predictions_met(self) -> tuple[list[Mistake], dict[str, bool]]:
+        """The case's mistakes and, per mistake id, whether its prediction is what the student gave."""
+        mistakes = list(self.mistakes() if callable(self.mistakes) else self.mistakes)
+        if self.actual is None:
+            return mistakes, {m.key: True for m in mistakes}
+        return mistakes, {m.key: _matches(self.actual, m.value, *self.tolerance) for m in mistakes}
 
 
 @dataclass
@@ -213,14 +227,16 @@ class Cases:
     Use ``close(...)`` (or ``scalar(...)``) per case, then ``verdict()``
     (automatic when used as a context manager). The verdict names a mistake
     only when its prediction matches the student's answer in every case.
+    A case's ``mistakes`` may be a function returning them: it runs only
+    when a case failed (most answers are right, and predicting every named
+    mistake costs as much as the oracle itself).
     """
 
     what: str | None = None
     cases: list[_Case] = field(default_factory=list)
-    mistakes: dict[str, Mistake] = field(default_factory=dict)
 
     def close(self, actual: Any, expected: Any, *, inputs: dict[str, Any] | None = None, rtol: float = 1e-6,
-              atol: float = 1e-8, mistakes: Sequence[Mistake] = (), label: str = "") -> bool:
+              atol: float = 1e-8, mistakes: MistakeList = (), label: str = "") -> bool:
         """One array case: ``actual`` (already type/shape-checked) against ``expected``."""
         actual, expected = np.asarray(actual), np.asarray(expected)
         close = _close(actual, expected, rtol, atol)
@@ -233,7 +249,7 @@ class Cases:
         return self._add(ok, message, label, actual, expected, mistakes, rtol, atol)
 
     def scalar(self, actual: Any, expected: float, *, rtol: float = 1e-6, atol: float = 1e-8,
-               mistakes: Sequence[Mistake] = (), label: str = "") -> bool:
+               mistakes: MistakeList = (), label: str = "") -> bool:
         """One scalar case (type-checked with expect_float first)."""
         got = expect_float(actual, what=self.what)
         ok = bool(np.isclose(got, expected, rtol=rtol, atol=atol))
@@ -248,31 +264,33 @@ class Cases:
         It explains no mistake but those in ``explained_by``: a mistake that shows as values on
         some inputs and as an exception on others is named only if it predicts both.
         """
-        for mistake in explained_by:
-            self.mistakes.setdefault(mistake.key, mistake)
-        self.cases.append(_Case(False, message, label, {m.key: True for m in explained_by}))
+        self.cases.append(_Case(False, message, label, tuple(explained_by)))
 
     def passed(self, label: str = "") -> None:
         """A case judged right by a check that is not a plain comparison."""
-        self.cases.append(_Case(True, "", label, {}))
+        self.cases.append(_Case(True, "", label))
 
     def _add(self, ok: bool, message: str, label: str, actual: np.ndarray, expected: np.ndarray,
-             mistakes: Sequence[Mistake], rtol: float, atol: float) -> bool:
-        met = {}
-        for m in mistakes:
-            self.mistakes.setdefault(m.key, m)
-            met[m.key] = _matches(actual, m.value, rtol, atol)
-        # a mistake not listed for this case predicts the correct answer here
-        for key in self.mistakes:
-            if key not in met:
-                met[key] = ok
-        self.cases.append(_Case(ok, message, label, met))
+             mistakes: MistakeList, rtol: float, atol: float) -> bool:
+        # a copy: the test may go on to change its array before the verdict compares it with the mistakes
+        kept = actual.copy() if mistakes else None
+        self.cases.append(_Case(ok, message, label, mistakes, kept, (rtol, atol)))
         return ok
 
     def explaining_mistake(self) -> Mistake | None:
-        """The first mistake whose prediction matches the student's answer in every case."""
-        for key, mistake in self.mistakes.items():
-            if all(case.predictions_met.get(key, case.ok) for case in self.cases):
+        """The first mistake (in the order the cases list them) whose prediction matches every case.
+
+        A mistake a case does not list predicts the correct answer there.
+        """
+        named: dict[str, Mistake] = {}
+        met = []
+        for case in self.cases:
+            mistakes, case_met = case.predictions_met()
+            for m in mistakes:
+                named.setdefault(m.key, m)
+            met.append(case_met)
+        for key, mistake in named.items():
+            if all(case_met.get(key, case.ok) for case, case_met in zip(self.cases, met)):
                 return mistake
         return None
 
@@ -302,7 +320,7 @@ class Cases:
 
 def assert_close(actual: np.ndarray, expected: np.ndarray, *, what: str | None = None,
                  inputs: dict[str, Any] | None = None, rtol: float = 1e-6, atol: float = 1e-8,
-                 mistakes: Sequence[Mistake] = ()) -> None:
+                 mistakes: MistakeList = ()) -> None:
     """Values within tolerance, else a message with the largest error and a matched mistake."""
     cases = Cases(what)
     cases.close(actual, expected, inputs=inputs, rtol=rtol, atol=atol, mistakes=mistakes)
@@ -336,7 +354,7 @@ def expect_float(value: Any, *, what: str | None = None) -> float:
 
 
 def assert_float_close(actual: Any, expected: float, *, what: str | None = None, rtol: float = 1e-6,
-                       atol: float = 1e-8, mistakes: Sequence[Mistake] = ()) -> None:
+                       atol: float = 1e-8, mistakes: MistakeList = ()) -> None:
     """Scalar version of assert_close (type checked first)."""
     cases = Cases(what)
     cases.scalar(actual, expected, rtol=rtol, atol=atol, mistakes=mistakes)

@@ -5,9 +5,10 @@ Course authors see ordinary pytest: `@pytest.mark.part("a")`, the fixtures
 trusted process; the student's code is reached only through `student`.
 For every test it records outcome, student-facing message, captured student
 output and partial credit. Points are assigned afterwards (results.py).
-Hidden tests run after all public ones, in a fresh sandbox, and their
-student-facing record holds nothing the submission produced (the full
-record goes to the staff fields; docs/security.md, "Hidden tests").
+Hidden tests run after all public ones (of every exercise; each exercise
+keeps its sandbox for both), and their student-facing record holds nothing
+the submission produced (the full record goes to the staff fields;
+docs/security.md, "Hidden tests").
 """
 from __future__ import annotations
 
@@ -202,10 +203,12 @@ class GradingPlugin:
         self.test_options = dict(test_options or {})
         self.hidden_paths = tuple(hidden_paths)
         self.student_id = student_id or ""
-        # One sandbox per (exercise, hidden): hidden tests never share a process with public ones.
-        self.sessions: dict[tuple[str, bool], StudentSession] = {}
-        self.upcoming: dict[tuple[str, bool], StudentSession] = {}   # started ahead (_prestart_after)
-        self.session_order: list[tuple[str, bool]] = []              # (exercise, hidden) in test order
+        # One sandbox per exercise, for its public tests and then its hidden ones. Every public test
+        # of every exercise runs first, so no public test ever runs after a hidden one in any process.
+        self.sessions: dict[str, StudentSession] = {}
+        self.upcoming: dict[str, StudentSession] = {}   # started ahead (_prestart_after)
+        self.session_order: list[str] = []              # exercises in the order of their first test
+        self.last_test: dict[str, str] = {}             # exercise -> node id of its last test using `student`
         self._replies_at_start = 0
         self.records: dict[str, TestRecord] = {}
         self.collection_errors: list[str] = []
@@ -235,9 +238,9 @@ class GradingPlugin:
         # Every public test runs before every hidden one (stable otherwise), so nothing a
         # submission saw in a hidden test can surface in a public test's output.
         items.sort(key=lambda item: self.records[item.nodeid].hidden)
-        keys = [(self.records[i.nodeid].exercise, self.records[i.nodeid].hidden) for i in items
-                if "student" in getattr(i, "fixturenames", ())]
-        self.session_order = list(dict.fromkeys(keys))
+        users = [i for i in items if "student" in getattr(i, "fixturenames", ())]
+        self.session_order = list(dict.fromkeys(self.records[i.nodeid].exercise for i in users))
+        self.last_test = {self.records[i.nodeid].exercise: i.nodeid for i in users}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -279,7 +282,7 @@ class GradingPlugin:
             credit = item.stash.get(CREDIT, None)
             record.fraction = credit.fraction if credit else 0.0
             record.message = self._message(call, record, report)
-        session = self.sessions.get((record.exercise, record.hidden))
+        session = self.sessions.get(record.exercise)
         if session is not None:
             if record.hidden:  # what a submission printed in a hidden test is for staff only
                 record.staff_output += session.take_output()
@@ -291,6 +294,9 @@ class GradingPlugin:
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self._progress(nodeid, "done")
+        record = self.records.get(nodeid)
+        if record is not None and self.last_test.get(record.exercise) == nodeid and record.exercise in self.sessions:
+            self.sessions[record.exercise].close()   # its last test is done: free the sandbox now
 
     def _progress(self, nodeid: str, stage: str) -> None:
         """Tell PROGRESS (set by `grade EXID`) that a test starts or is done, so a long wait shows what runs."""
@@ -312,18 +318,16 @@ class GradingPlugin:
     def student(self, request: pytest.FixtureRequest) -> Student:
         record = self.records[request.node.nodeid]
         exercise = self.course.exercise(record.exercise)
-        key = (record.exercise, record.hidden)
-        if key not in self.sessions:
-            public = self.sessions.get((record.exercise, False))
-            self.sessions[key] = self._session_for(key)
-            if record.hidden and public is not None:
-                # A fresh sandbox for the hidden tests; the public one is done (tests are ordered).
-                # A module that could not be imported there (same file, same code) is not imported
-                # again: an endless loop at import would otherwise cost its time limit twice.
-                public.close()
-                self.sessions[key].failed.update(public.failed)
-            self._prestart_after(key)
-        return Student(self.sessions[key], exercise)
+        if exercise.id not in self.sessions:
+            self.sessions[exercise.id] = self._session_for(exercise.id)
+            self._prestart_after(exercise.id)
+        session = self.sessions[exercise.id]
+        for other in self.sessions.values():
+            if other is not session:
+                other.pause()   # what it left running must not take this test's CPU
+        if record.hidden:
+            session.begin_hidden()
+        return Student(session, exercise)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
@@ -340,21 +344,22 @@ class GradingPlugin:
         return dict(self.test_options)
 
     # -- helpers ----------------------------------------------------------------
-    def _session_for(self, key: tuple[str, bool]) -> StudentSession:
-        """The session of ``key``, taking over the sandbox started ahead for it, if any."""
-        return self.upcoming.pop(key, None) or StudentSession(self.sandbox_config(self.course.exercise(key[0])))
+    def _session_for(self, exercise_id: str) -> StudentSession:
+        """The session of an exercise, taking over the sandbox started ahead for it, if any."""
+        return (self.upcoming.pop(exercise_id, None)
+                or StudentSession(self.sandbox_config(self.course.exercise(exercise_id))))
 
-    def _prestart_after(self, key: tuple[str, bool]) -> None:
-        """Start the sandbox of the session that comes next in test order, so its start overlaps this one's tests.
+    def _prestart_after(self, exercise_id: str) -> None:
+        """Start the sandbox of the exercise that comes next in test order, so its start overlaps this one's tests.
 
-        Each (exercise, public/hidden) still gets its own fresh sandbox; at most
-        one is started ahead, and it runs nothing of the submission until used.
+        Each exercise still gets its own sandbox; at most one is started ahead,
+        and it runs nothing of the submission until used.
         """
         order = self.session_order
-        following = order[order.index(key) + 1] if key in order[:-1] else None
+        following = order[order.index(exercise_id) + 1] if exercise_id in order[:-1] else None
         if following is None or following in self.sessions or following in self.upcoming:
             return
-        session = StudentSession(self.sandbox_config(self.course.exercise(following[0])))
+        session = StudentSession(self.sandbox_config(self.course.exercise(following)))
         session.prestart()
         self.upcoming[following] = session
 

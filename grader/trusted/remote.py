@@ -21,7 +21,8 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from types import ModuleType
+from typing import Any, Callable, Iterable
 
 from grader import i18n
 from grader.wire import channel
@@ -85,7 +86,7 @@ class SandboxProcess:
             "workdir": self.workdir, "course_paths": list(config.course_paths),
             "preload": list(config.preload), "forbidden": list(config.forbidden),
             "hidden_paths": list(config.hidden_paths), "memory_mb": config.memory_mb,
-            "output_cap": config.output_cap, "cpu_seconds": int(max(60, 20 * config.call_timeout)),
+            "output_cap": config.output_cap, "cpu_seconds": int(max(120, 40 * config.call_timeout)),  # public + hidden tests
             "language": i18n.language(),
         }
         self.spawned: subprocess.Popen | None = None
@@ -151,6 +152,13 @@ class SandboxProcess:
         if self.uid is not None:
             isolation.kill_uid(self.uid, killed_group=self.pid)
 
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the sandbox's process group (monitor, student process and what it started)."""
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
     def kill(self) -> None:
         """End the sandbox, remove its folder, and record in its report what had to be cleaned up."""
         self.kill_processes()
@@ -181,6 +189,8 @@ class StudentSession:
         self.seen: list[str] = []       # strings the sandbox sent since the plugin last cleared it
         self.seen_overflow = False      # more (or longer) strings than `seen` keeps: redact everything
         self.returned: list[Any] = []   # values replies carried since the plugin last cleared it (blame)
+        self.paused = False             # its processes are stopped (SIGSTOP) while other exercises' tests run
+        self.hidden = False             # the hidden tests have begun (begin_hidden)
         for name in config.files:
             problem = staticcheck.check_file(config.submission_dir / name, numpy_only=name in config.numpy_only,
                                              forbidden=config.forbidden)
@@ -230,6 +240,38 @@ class StudentSession:
             if proc is not None:
                 proc.kill()
         self.proc = self.pending = None
+        self.paused = False
+
+    def pause(self) -> None:
+        """Stop the sandbox's processes while other tests run; the next request continues them.
+
+        A sandbox stays open from its exercise's public tests to its hidden
+        ones. A thread or process the submission left running must not take
+        CPU time from the tests in between (its own or, in a batch, another
+        student's). SIGSTOP cannot be caught or ignored.
+        """
+        if self.proc is not None and not self.paused and hasattr(signal, "SIGSTOP"):
+            self.proc.signal_group(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        """Continue a paused sandbox."""
+        if self.paused:
+            self.paused = False
+            if self.proc is not None:
+                self.proc.signal_group(signal.SIGCONT)
+
+    def begin_hidden(self) -> None:
+        """The hidden tests start: they get the time-limit budget a fresh sandbox would have.
+
+        They share the sandbox of the public tests (which all ran before, so
+        nothing of a hidden input can reach a public test's output), but the
+        timeouts of the public tests do not shorten their limits.
+        """
+        if not self.hidden:
+            self.hidden = True
+            self.timed_out.clear()
+            self.timeout_spent = 0.0
 
     def time_limit(self, timeout: float, what: str) -> tuple[float, str]:
         """The limit for one call and why: ("first"), ("repeat"), ("budget") or ("refused", 0 s).
@@ -260,6 +302,7 @@ class StudentSession:
             timeout, kind = self.time_limit(timeout, what)
             if kind == "refused":
                 raise StudentTimeout(what, 0.0, kind="refused")
+        self.resume()
         proc = self._ensure()
         frame = channel.encode(message)
         try:
@@ -384,11 +427,36 @@ def _check_driver(source: str, name: str) -> None:
     exception. Checked once per driver and process.
     """
     __tracebackhide__ = True  # pytest shows the author the test's `student.run(...)` line, not this check
-    missing = free_names(source)
+    missing = _missing_names(source)
     if missing:
         raise AuthorError(f"driver {name}() reads {', '.join(missing)}, which the sandbox does not define: a driver "
                           "runs alone in the sandbox (without the test module's imports, constants and helpers); "
                           "import or define them inside the driver, or pass them as arguments")
+
+
+@functools.lru_cache(maxsize=None)
+def _missing_names(source: str) -> tuple[str, ...]:
+    """free_names, once per source and process (it compiles the source and reads its bytecode)."""
+    return tuple(free_names(source))
+
+
+def warm_drivers(modules: Iterable[ModuleType]) -> int:
+    """Read the source and the free names of every function these modules define, once.
+
+    Called in the warm parent of a batch: every forked grading inherits both
+    caches, so a driver its tests send is neither re-tokenised (inspect) nor
+    re-compiled (free_names) per submission. Returns how many were prepared.
+    """
+    count = 0
+    for module in modules:
+        for value in list(vars(module).values()):
+            if inspect.isfunction(value) and value.__module__ == module.__name__:
+                try:
+                    _missing_names(_driver_source(value))
+                except (OSError, TypeError, SyntaxError):   # no source file, or not a stand-alone function
+                    continue
+                count += 1
+    return count
 
 
 def free_names(source: str) -> list[str]:

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> N
     """
     import pytest
 
+    from grader.trusted import remote, testmodules
     from grader.trusted.plugin import BriefFailureReports, GradingPlugin, forbidden_package_dirs
 
     files = course.suite_test_files(course.exercise_ids(ids or ()), hidden=True)
@@ -71,6 +73,8 @@ def warm_tests(course: course_mod.Course, ids: Iterable[str] | None = None) -> N
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             pytest.main(argv, plugins=[GradingPlugin(course, Path(tmp)), BriefFailureReports()])
     forbidden_package_dirs(course)  # cached: every sandbox of every forked grading needs it
+    remote.warm_drivers(module for name, module in list(sys.modules.items())
+                        if name.split(".")[0] in testmodules.PACKAGES)   # cached too, for every test's drivers
     freeze_heap()
 
 

@@ -29,6 +29,7 @@ back what it computed; this module decides what that means.
 
 from __future__ import annotations
 
+from functools import partial
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -356,7 +357,7 @@ def forward_case(cases: Cases, got: Any, image: np.ndarray, kernel: np.ndarray, 
         return
     tolerance = {"rtol": 1e-4, "atol": 1e-5} if float32_inputs else {}
     cases.close(got, torch_conv2d(image, kernel), inputs=inputs, label=label,
-                mistakes=forward_mistakes(image, kernel, got, hint_suffix), **tolerance)
+                mistakes=partial(forward_mistakes, image, kernel, got, hint_suffix), **tolerance)
 
 
 # -------------------------------------------------------------------- part b
@@ -421,7 +422,7 @@ def grad_case(cases: GradCases, student: Any, image: np.ndarray, kernel: np.ndar
         except CheckFailed as exc:
             group.fail(str(exc), label)
             continue
-        group.close(value, want, inputs=inputs, label=label, mistakes=mistakes(value))
+        group.close(value, want, inputs=inputs, label=label, mistakes=partial(mistakes, value))
 
 
 # -------------------------------------------------------------------- part c
@@ -723,7 +724,7 @@ def _check_module_case(groups: ModuleCases, got: dict, case: ModuleCase, inputs:
             raise CheckFailed(f"{call} lieferte ein Objekt vom Typ {run.get('type')}, erwartet war ein "
                               f"autodiff-Tensor.", cause="type")
         else:
-            groups.forward.close(run["y"], want_y, inputs={"x": x}, mistakes=_bias_mistakes(conv, bias))
+            groups.forward.close(run["y"], want_y, inputs={"x": x}, mistakes=partial(_bias_mistakes, conv, bias))
         # ---- gradients (of the first input only: the second one is there for the bias's shape)
         if index > 0:
             continue
