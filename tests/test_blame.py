@@ -303,3 +303,31 @@ def test_free_names_of_a_driver(source, names):
     from grader.trusted.remote import free_names
 
     assert free_names(source) == names
+
+
+def test_warm_drivers_prepares_exactly_the_functions_sent_to_run(tmp_path, monkeypatch):
+    """The batch's warm parent prepares each driver a module sends with `.run(name, ...)`, not its other functions."""
+    import sys
+
+    from grader.trusted import remote
+
+    (tmp_path / "warm_demo_tests.py").write_text(
+        "def sum_driver(mod, x):\n    return mod.total(x)\n\n"
+        "def helper():\n    return 1\n\n"
+        "def test_x(student):\n    student.run(sum_driver, [1, 2])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import warm_demo_tests
+
+    prepared: list[str] = []
+    real = remote._driver_source.__wrapped__
+
+    def source(driver):
+        prepared.append(driver.__name__)
+        return real(driver)
+
+    monkeypatch.setattr(remote, "_driver_source", source)
+    try:
+        assert remote.warm_drivers([warm_demo_tests]) == 1
+    finally:
+        sys.modules.pop("warm_demo_tests", None)
+    assert prepared == ["sum_driver"]
