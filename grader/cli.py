@@ -85,20 +85,51 @@ class GradeGroup(GermanHelp, click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return super().list_commands(ctx) + _exercise_ids()
 
+    def main(self, args=None, *more, **extra):
+        """Run `grade`; click's own sentences (usage errors, "Error:") read in the course's language,
+        except for the staff commands, whose texts are English."""
+        from grader import click_messages, i18n
+
+        argv = sys.argv[1:] if args is None else list(args)
+        if self.is_staff_command(argv):
+            click_messages.use(None)
+        else:
+            language = _course_language()
+            i18n.set_language(language)
+            click_messages.use(language)
+        return super().main(args, *more, **extra)
+
+    def is_staff_command(self, argv: list[str]) -> bool:
+        """Whether ``argv`` calls a staff command (one that is not a StudentCommand)."""
+        command = self.commands.get(argv[0]) if argv else None
+        return command is not None and not isinstance(command, StudentCommand)
+
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError:
-            from grader import course
+            from grader import course, i18n
 
             name = args[0] if args else ""
             try:
-                ids = [e.id for e in course.load().exercises]
+                loaded = course.load()
+            except course.CourseNotFound as exc:
+                raise click.UsageError(i18n.t("cli.unknown_command_no_course", name=name, folder=exc.folder)) from None
             except course.CourseError as exc:
-                raise click.UsageError(f"Unbekannter Befehl {name!r}, und hier ist kein Kurs, in dem eine Aufgabe "
-                                       f"dieses Namens stehen könnte: {exc}") from None
-            raise click.UsageError(f"Unbekannter Befehl oder unbekannte Aufgabe {name!r}. Aufgaben: "
-                                   f"{', '.join(ids) or '(keine)'}; siehe 'grade --help'.") from None
+                raise click.UsageError(i18n.t("cli.unknown_command_broken_course", name=name, detail=exc)) from None
+            ids = ", ".join(e.id for e in loaded.exercises) or i18n.t("cli.no_exercises")
+            raise click.UsageError(i18n.t("cli.unknown_command", name=name, ids=ids)) from None
+
+
+def _course_language() -> str:
+    """The language of the course around the working directory (the default one outside a course, or
+    where course.toml cannot be read: the command itself then says why, and `grade doctor` still runs)."""
+    from grader import course, i18n
+
+    try:
+        return course.load().language
+    except Exception:  # noqa: BLE001 - only picks click's language; never stops a command by itself
+        return i18n.DEFAULT_LANGUAGE
 
 
 def _exercise_ids() -> list[str]:
@@ -149,6 +180,7 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
     from grader import i18n
 
     i18n.set_language(course.language)
+    test_options = parse_test_options(options)  # a wrong --option is found before anything starts
     folder = (submission or course.exercises_dir).resolve()
     if not folder.is_dir():
         click.echo(_t("cli.not_folder", folder=folder), err=True)
@@ -174,7 +206,7 @@ def _run_grading(ids: list[str], as_json: bool, submission: Path | None, suite: 
     progress = _TestProgress() if sys.stderr.isatty() and not as_json else None
     try:
         result = runner.grade(folder, ids, suite=suite, course=course,
-                              test_options=parse_test_options(options))
+                              test_options=test_options)
     except runner.GradingError as exc:
         click.echo(_t("cli.grader_failed", detail=exc), err=True)
         sys.exit(EXIT_USAGE)
@@ -333,7 +365,7 @@ def main() -> None:
         os.environ.setdefault(var, "1")  # set before numpy/torch load their thread pools
     from grader.sandbox import isolation
 
-    staff = len(sys.argv) > 1 and sys.argv[1] in ("batch", "merge", "validate", "autograder", "release", "similarity")
+    staff = cli.is_staff_command(sys.argv[1:])
     isolation.install_interrupt_handlers(
         "Interrupted: every sandbox and worker of this run was stopped; rerun to resume." if staff else
         "Abgebrochen: Die Bewertung wurde beendet, alle dabei gestarteten Prozesse wurden gestoppt.")

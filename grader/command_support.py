@@ -15,22 +15,27 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def load_course() -> "Course":
-    """The course around the working directory, or a clean click error saying why there is none."""
-    from grader import course
+def load_course(students: bool = True) -> "Course":
+    """The course around the working directory, or a clean click error saying why there is none
+    (for ``students`` in the language `grade` runs in, German outside a course; for staff English)."""
+    from grader import course, i18n
 
     try:
         return course.load()
+    except course.CourseNotFound as exc:
+        raise click.ClickException(i18n.t("cli.no_course", folder=exc.folder) if students else str(exc)) from None
     except course.CourseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(i18n.t("cli.broken_course", detail=exc) if students else str(exc)) from None
 
 
-def parse_test_options(options: tuple[str, ...]) -> dict:
+def parse_test_options(options: tuple[str, ...], students: bool = True) -> dict:
     """``--option KEY=VALUE`` pairs as the tests' `grade_options`."""
+    from grader import i18n
+
     out = {}
     for item in options:
         if "=" not in item:
-            raise click.UsageError(f"--option expects KEY=VALUE, got {item!r}")
+            raise click.UsageError(i18n.t("cli.option_syntax", None if students else "en", item=item))
         key, value = item.split("=", 1)
         out[key] = value
     return out

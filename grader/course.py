@@ -27,6 +27,15 @@ class CourseError(Exception):
     """course.toml is missing or inconsistent; the message says where."""
 
 
+class CourseNotFound(CourseError):
+    """No course.toml at or above ``folder``: grade was started outside a course."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(f"no {COURSE_FILE} found in {folder} or any folder above it; "
+                         "run grade inside the course (or student release) folder")
+        self.folder = folder
+
+
 @dataclass(frozen=True)
 class Part:
     id: str
@@ -148,8 +157,7 @@ def find_root(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / COURSE_FILE).is_file():
             return folder
-    raise CourseError(f"no {COURSE_FILE} found in {here} or any folder above it; "
-                      "run grade inside the course (or student release) folder")
+    raise CourseNotFound(here)
 
 
 def load(root: Path | None = None) -> Course:
@@ -160,8 +168,15 @@ def load(root: Path | None = None) -> Course:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CourseError(f"{path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CourseError(f"{path}: {exc}") from None
+    try:
+        return _course(data, root, path)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # e.g. call_timeout = "zehn"
+        raise CourseError(f"{path}: a value has the wrong form ({type(exc).__name__}: {exc})") from None
+
+
+def _course(data: dict, root: Path, path: Path) -> Course:
     meta = data.get("course", {})
     default_timeout = float(meta.get("call_timeout", 10))
     exercises = tuple(_exercise(e, default_timeout, path) for e in data.get("exercise", []))

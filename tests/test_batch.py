@@ -281,7 +281,7 @@ def test_timed_out_grading_leaves_no_copy_and_canvas_anon_is_a_name(tmp_path):
     grades = assert_complete_reports(out, {"12", "13", "14"}, ("canvas_gradebook.csv",))
     assert "time limit" in grades["12"]["status"]
     assert "Zeitlimit" in (out / "12" / "feedback.md").read_text(encoding="utf-8")   # German for the student
-    assert not list(tmp.rglob("grade-sbx-*")) and not list(tmp.glob("grade-batch-*"))
+    assert not list(tmp.rglob("grade-sbx-*"))  # the sandboxes' folders and the batch's own
     with open(out / "canvas_gradebook.csv", newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert {r[1]: r[3] for r in table[2:]} == {"12": "", "13": "3", "14": "3"}
@@ -300,6 +300,29 @@ def test_records_take_any_text(tmp_path, mini):
     (tmp_path / "s2").mkdir()
     (tmp_path / "s2" / "grading.json").write_text("[" * 100_000)
     assert batch.load_record(tmp_path, "s2") is None          # unreadable: graded again, no crash
+
+
+def test_record_write_removes_what_a_killed_writer_left(tmp_path):
+    """A batch SIGKILLed between writing and renaming leaves .grading.json.PID.tmp; the
+    rerun regrades that student, and its write removes the leftover."""
+    from grader.staff import batch
+
+    (tmp_path / "s1").mkdir()
+    left = tmp_path / "s1" / ".grading.json.99999999.tmp"
+    left.write_text('{"half": ')
+    other = tmp_path / "s1" / "feedback.html"
+    other.write_text("bleibt")
+    batch.write_record(tmp_path, "s1", {"status": "ok"})
+    assert not left.exists()
+    assert other.read_text() == "bleibt"
+    assert batch.load_record(tmp_path, "s1") == {"status": "ok"}
+    staff = tmp_path / "grades.csv"  # a leftover's name that is a symlink: the link goes, never its target
+    staff.write_text("staff")
+    (tmp_path / "s1" / ".grading.json.1.tmp").symlink_to(staff)
+    (tmp_path / "s1" / ".grading.json.2.tmp").symlink_to(tmp_path)
+    batch.write_record(tmp_path, "s1", {"status": "again"})
+    assert staff.read_text() == "staff" and sorted(p.name for p in (tmp_path / "s1").iterdir()) == [
+        "feedback.html", "grading.json"]
 
 
 def test_batch_writes_only_reserved_names_at_the_top(tmp_path):

@@ -215,6 +215,107 @@ def test_unknown_exercise_outside_a_course_says_no_course_was_found(monkeypatch,
     assert "(keine)" not in result.output
 
 
+@pytest.mark.parametrize("args", [["ex41", "--bogus"], ["ex41", "--suite", "x"], ["ex41", "--option"],
+                                  ["ex41", "--option", "a"], ["ex41", "extra"], ["--sub"], ["lsit"],
+                                  ["pack", "-o"]])
+def test_usage_errors_read_german(args, monkeypatch):
+    """click's own sentences ("Error:", "No such option", "Try ... for help") reach students in German."""
+    from test_language import english_lines
+
+    result = invoke(args, ROOT, monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "Fehler: " in result.output and english_lines(result.output) == [], result.output
+
+
+def test_staff_usage_errors_and_an_english_course_stay_english(monkeypatch, tmp_path):
+    """Staff commands keep click's English, also after a German error in the same process; an
+    English course's students get English."""
+    from test_language import english_lines
+
+    assert invoke(["ex41", "--bogus"], ROOT, monkeypatch).output.count("Fehler: Die Option '--bogus' gibt es nicht.")
+    staff = invoke(["batch", "--bogus"], ROOT, monkeypatch)
+    assert staff.exit_code == 2 and "Error: No such option '--bogus'" in staff.output
+    assert english_lines(staff.output)  # the scanner bites
+    english = tmp_path / "course"
+    shutil.copytree(MINI, english)
+    toml = english / "course.toml"
+    toml.write_text(toml.read_text().replace('[course]\n', '[course]\nlanguage = "en"\n', 1))
+    result = invoke(["alpha", "--bogus"], english, monkeypatch)
+    assert result.exit_code == 2 and "Error: No such option '--bogus'" in result.output, result.output
+    assert "unknown command or exercise 'nosuch'" in invoke(["nosuch"], english, monkeypatch).output
+
+
+def test_click_translations_are_click_sentences_with_clicks_placeholders():
+    """Every `cli.click` entry translates a sentence click really marks for gettext (in a module
+    grader/click_messages rebinds), with exactly click's placeholders: click fills them in with
+    ``.format`` after the lookup, so a missing or extra name would crash a student's usage error."""
+    import ast
+    import string
+
+    import click
+
+    from grader import click_messages, i18n
+
+    def fields(text: str) -> set:
+        return {(name, conv, spec) for _, name, spec, conv in string.Formatter().parse(text) if name is not None}
+
+    marked: dict[str, set[str]] = {}
+    for path in Path(click.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "ngettext"):
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        marked.setdefault(arg.value, set()).add(path.stem)
+    assert "Error: {message}" in marked  # the scan finds click's sentences
+    tables = {lang: i18n.catalogue(lang)["cli.click"] for lang in i18n.available()}
+    assert tables["de"]
+    for lang, table in tables.items():
+        for english, translated in table.items():
+            assert english in marked, (lang, english)
+            assert marked[english] & set(click_messages.MODULES), (lang, english, marked[english])
+            assert fields(translated) == fields(english), (lang, english, translated)
+
+
+def test_a_broken_course_toml_leaves_doctor_and_version_working(tmp_path, monkeypatch):
+    """Choosing click's language must not crash where course.toml is broken beyond a CourseError
+    (a value that is no number): `grade doctor` exists to say what is wrong, `--version` reads nothing."""
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course)
+    toml = course / "course.toml"
+    toml.write_text(re.sub(r"(?m)^call_timeout = .*$", 'call_timeout = "zehn"', toml.read_text()))
+    version = invoke(["--version"], course, monkeypatch)
+    assert version.exit_code == 0 and "Version" in version.output, version.output
+    doctor = invoke(["doctor", "--json"], course, monkeypatch)
+    assert doctor.exit_code == 0, doctor.output
+    assert isinstance(json.loads(doctor.output), dict)
+    assert invoke(["--help"], course, monkeypatch).exit_code == 0
+    listed = invoke(["list"], course, monkeypatch)  # the staff's mistake, said as one
+    assert listed.exit_code == 1 and "course.toml dieses Kurses ist fehlerhaft (nicht Ihr Fehler" in listed.output
+    assert "'zehn'" in listed.output and "Traceback" not in listed.output
+
+
+def test_path_errors_name_the_kind_in_german(monkeypatch):
+    """click names a path option's kind ("File", "Directory") when it rejects a value; commands built
+    at import (`grade pack -o`) must read German too."""
+    result = invoke(["pack", "-o", "exercises"], ROOT, monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "Datei 'exercises' ist ein Ordner." in result.output, result.output
+    submission = invoke(["ex41", "--submission", "course.toml"], ROOT, monkeypatch)
+    assert submission.exit_code == 2 and "Ordner 'course.toml' ist eine Datei." in submission.output
+    staff = invoke(["release", "--output", "course.toml"], ROOT, monkeypatch)
+    assert staff.exit_code == 2 and "Directory 'course.toml' is a file." in staff.output, staff.output
+
+
+def test_outside_a_course_the_student_reads_german(tmp_path, monkeypatch):
+    from test_language import english_lines
+
+    for args in (["list"], ["pack"], ["all"], ["ex41"]):
+        result = invoke(args, tmp_path, monkeypatch)
+        assert result.exit_code in (1, 2), result.output
+        assert "keine" not in result.output and "course.toml" in result.output and str(tmp_path) in result.output
+        assert english_lines(result.output) == [], result.output
+
+
 def test_list_json_is_the_course_metadata(monkeypatch):
     from grader import course as course_mod
 

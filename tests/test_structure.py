@@ -29,8 +29,9 @@ RULES: dict[str, tuple[set[str] | None, tuple[str, ...] | None]] = {
     "grader.trusted": (None, ("grader.trusted", "grader.sandbox", "grader.wire", "grader.i18n", "grader.course",
                               "grader.feedback.text")),
     "grader.pack": (None, ("grader.pack", "grader.course", "grader.notebook", "grader.__init__")),
-    "grader.command_support": ({"click"}, ("grader.course", "grader.trusted.doctor")),
-    "grader.cli": (None, ("grader.command_support", "grader.course", "grader.i18n", "grader.trusted", "grader.sandbox", "grader.feedback",
+    "grader.command_support": ({"click"}, ("grader.course", "grader.i18n", "grader.trusted.doctor")),
+    "grader.click_messages": ({"click"}, ("grader.i18n",)),
+    "grader.cli": (None, ("grader.command_support", "grader.click_messages", "grader.course", "grader.i18n", "grader.trusted", "grader.sandbox", "grader.feedback",
                           "grader.pack", "grader.staff.commands")),
     "grader.staff": (None, None),
 }

@@ -164,6 +164,18 @@ MESSAGES: dict = {
     "cli.not_folder": "error: {folder} is not a folder",
     "cli.missing_files": "error: missing file(s) in {folder}: {files}",
     "cli.grader_failed": "error: the grader could not run: {detail}",
+    "cli.no_course": ("no course.toml found in {folder} or any folder above it; "
+                      "run grade inside the course (or student release) folder"),
+    "cli.unknown_command_no_course": ("unknown command {name!r}, and no course here whose exercise it could be: "
+                                      "no course.toml found in {folder} or any folder above it; "
+                                      "run grade inside the course folder"),
+    "cli.unknown_command_broken_course": ("unknown command {name!r}; the exercises cannot be read because "
+                                          "course.toml is broken (not your fault): {detail}"),
+    "cli.unknown_command": "unknown command or exercise {name!r}. Exercises: {ids}; see 'grade --help'.",
+    "cli.broken_course": "this course's course.toml is broken (not your fault; please report it): {detail}",
+    "cli.no_exercises": "(none)",
+    "cli.option_syntax": "--option expects KEY=VALUE, got {item!r}",
+    "cli.click": {},  # click's own sentences are English already (grader/click_messages.py)
     "fmt.decimal": ".",
     "gs.not_graded": "The submission could not be graded: {why}",
     "gs.points": "Points: {score} / {max_score}",

@@ -11,6 +11,7 @@ at the end from the records alone.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -89,6 +90,9 @@ def write_record(out: Path, student_id: str, result: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, folder / RECORD)
+    for stale in folder.glob(f".{RECORD}.*.tmp"):  # a writer killed mid-write (one writer per student)
+        with contextlib.suppress(OSError):  # not ours to judge: the record is written
+            stale.unlink()
 
 
 def _log(out: Path, text: str) -> None:
@@ -312,9 +316,13 @@ def _private_tmp_root() -> Path:
     ``grade-sbx-*`` copies of the student's files, pytest's folder): the
     batch removes the grading's folder when the grading has ended, and the
     whole root at the end. Mode 0711: a sandbox's uid may pass through to its
-    own working directory, but not list the others.
+    own working directory, but not list the others. Named like the run's
+    sandbox folders, so Ctrl-C or SIGTERM (which end the batch without its
+    ``finally``) remove it too (sandbox/isolation.install_interrupt_handlers).
     """
-    root = Path(tempfile.mkdtemp(prefix="grade-batch-"))
+    from grader.sandbox import isolation
+
+    root = Path(tempfile.mkdtemp(prefix=isolation.workdir_prefix() + "batch-"))
     root.chmod(0o711)
     return root
 

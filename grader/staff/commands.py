@@ -30,7 +30,7 @@ def validate_cmd(only: str, n_seeds: int | None, seed_base: str | None) -> None:
     problem otherwise."""
     from grader.staff import validate
 
-    course = load_course()
+    course = load_course(students=False)
     ids = [i for i in only.split(",") if i] or [e.id for e in course.exercises]
     seeds = validate.random_seeds(validate.DEFAULT_SEEDS if n_seeds is None else n_seeds, seed_base)
     if seeds:
@@ -50,7 +50,7 @@ def release_cmd(out_dir: Path) -> None:
     no hidden tests. Same input, same bytes."""
     from grader.staff import release
 
-    path = release.build_release(load_course(), out_dir)
+    path = release.build_release(load_course(students=False), out_dir)
     click.echo(f"wrote {path}")
 
 
@@ -64,7 +64,8 @@ def autograder_cmd(out_dir: Path, platform: str, hidden_visibility: str) -> None
     run_autograder, the engine and the hidden tests)."""
     from grader.staff import autograder
 
-    path = autograder.build(load_course(), out_dir, platform=platform, hidden_visibility=hidden_visibility)
+    path = autograder.build(load_course(students=False), out_dir, platform=platform,
+                            hidden_visibility=hidden_visibility)
     click.echo(f"wrote {path}")
 
 
@@ -79,7 +80,7 @@ def similarity_cmd(out: Path, threshold: float, only: str) -> None:
     code never counts. Needs the optional dependency: pip install 'nn-grader[staff]'."""
     from grader.staff import similarity
 
-    course = load_course()
+    course = load_course(students=False)
     try:
         pairs = similarity.write_report(course, out, threshold, tuple(i for i in only.split(",") if i))
     except ModuleNotFoundError as exc:
@@ -133,13 +134,14 @@ def batch_cmd(submissions: Path, out: Path, jobs: int, layout: str, only: str, l
     from grader.staff import layouts
     from grader.staff import shard as shard_mod
 
-    course = load_course()
+    course = load_course(students=False)
     ids = tuple(i for i in only.split(",") if i)
     unknown = [i for i in ids if i not in [e.id for e in course.exercises]]
     if unknown:
         raise click.UsageError(f"unknown exercise(s): {', '.join(unknown)}")
     opts = batch.BatchOptions(layout=layout, jobs=jobs, only=ids, lms_lang=lms_lang, manual_csv=manual_csv,
-                              test_options=parse_test_options(options), hidden_visibility=hidden_visibility, timeout=timeout,
+                              test_options=parse_test_options(options, students=False),
+                              hidden_visibility=hidden_visibility, timeout=timeout,
                               assignment_title=assignment_title, assignment_id=assignment_id, shard=shard)
     if shard:
         try:
@@ -194,7 +196,7 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, layout: str, lms_lang: str, m
     from grader.staff import batch
     from grader.staff import merge
 
-    course = load_course()
+    course = load_course(students=False)
     opts = batch.BatchOptions(layout=layout, lms_lang=lms_lang, manual_csv=manual_csv,
                               hidden_visibility=hidden_visibility, assignment_title=assignment_title,
                               assignment_id=assignment_id)
