@@ -265,6 +265,26 @@ def test_write_text_atomic_accepts_lone_surrogates(tmp_path):
     assert (tmp_path / "x.txt").read_bytes() == b"2.75/3 \\ud800"
 
 
+def test_a_report_write_removes_the_temp_file_a_killed_writer_left(tmp_path):
+    """A SIGKILL between writing and renaming leaves .NAME.XXXX.tmp beside the report; the next
+    write of that report removes it, and only its own (glob characters in a name match literally)."""
+    from grader.staff.reports.files import write_text_atomic
+
+    left = tmp_path / ".grades.csv.k2j3_x.tmp"
+    left.write_text("student,total\ns1,")
+    other = tmp_path / ".summary.md.abc.tmp"  # another report's leftover: its own next write removes it
+    other.write_text("x")
+    write_text_atomic(tmp_path / "grades.csv", "student,total\ns1,3\n")
+    assert (tmp_path / "grades.csv").read_text() == "student,total\ns1,3\n"
+    assert not left.exists() and other.exists()
+    assert (tmp_path / "grades.csv").stat().st_mode & 0o777 == 0o600
+    left.write_text("x")  # "[g]rades.csv" as a pattern would match .grades.csv's leftover
+    own = tmp_path / ".[g]rades.csv.abc.tmp"
+    own.write_text("x")
+    write_text_atomic(tmp_path / "[g]rades.csv", "y")
+    assert left.exists() and not own.exists()
+
+
 def test_batch_reasons_reach_students_in_german():
     from grader.trusted.results import error_reason
 

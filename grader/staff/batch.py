@@ -11,7 +11,6 @@ at the end from the records alone.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -78,21 +77,12 @@ def load_record(out: Path, student_id: str) -> dict | None:
 
 
 def write_record(out: Path, student_id: str, result: dict) -> None:
-    """Write grading.json atomically. Any text can be written: lone surrogates (from printed
-    output or file names) are stored escaped, ``\\udc80``, instead of failing the record."""
-    folder = out / student_id
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{RECORD}.{os.getpid()}.tmp"
+    """Write grading.json atomically (0600, like every file of OUT). Any text can be written: lone
+    surrogates (from printed output or file names) are stored escaped, ``\\udc80``, instead of failing."""
+    from grader.staff.reports.files import write_bytes_atomic
+
     data = json.dumps(result, ensure_ascii=False).encode("utf-8", "backslashreplace")
-    # 0600 like every file the batch writes (staff/reports/files.write_bytes_atomic): OUT is staff-only
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / RECORD)
-    for stale in folder.glob(f".{RECORD}.*.tmp"):  # a writer killed mid-write (one writer per student)
-        with contextlib.suppress(OSError):  # not ours to judge: the record is written
-            stale.unlink()
+    write_bytes_atomic(out / student_id / RECORD, data)
 
 
 def _log(out: Path, text: str) -> None:

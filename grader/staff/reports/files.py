@@ -7,7 +7,9 @@ text (spreadsheet formula injection).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import io
 import os
 import re
@@ -22,7 +24,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder + rename.
 
     A crash or kill mid-write leaves either the old file or the new one,
-    never a truncated report.
+    never a truncated report. A SIGKILL leaves its temp file too: the next
+    write of the same file removes it (one writer per file: a batch's
+    reports, a student's record).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +43,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):  # not ours to judge: the file is written
+            stale.unlink()
 
 
 def write_text_atomic(path: Path, text: str) -> None:
