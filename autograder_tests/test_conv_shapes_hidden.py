@@ -33,7 +33,7 @@ def test_conv_output_size_hidden(student, rng):
     p = int(rng.integers(0, 3))
     errors = [((n, n + 2 * p + int(rng.integers(1, 4)), p, 1), "k größer als n plus zweimal padding"),
               ((n, 0, p, 2), "k kleiner als eins"), ((n, 2, p, 0), "stride kleiner als eins"),
-              ((n, 2, -int(rng.integers(1, 3)), 1), "negatives padding")]
+              ((n, 2, -int(rng.integers(1, 3)), 1), "negativem padding")]
     check_size(student, random_sizes(rng, 10), errors)
 
 

@@ -157,6 +157,11 @@ def lstm_forward_variant(case: RnnCase, *, carry: bool = True, outputs_c: bool =
     return np.stack(outs, axis=1), np.stack([h, c])
 
 
+#: The final state comes back as nn.LSTM returns it.
+STATE_ORDER_HINT = ("lstm_forward gibt (outputs, (h_T, c_T)) zurück, in der Reihenfolge von nn.LSTM: zuerst den "
+                    "verdeckten Zustand h_T (er ist auch die letzte Ausgabe outputs[:, -1]), dann den Zellzustand c_T.")
+
+
 def lstm_forward_mistakes(case: RnnCase) -> tuple[list[Mistake], list[Mistake]]:
     """Named mistakes of the loop itself, as predictions for (outputs, final state)."""
     loop = {
@@ -329,6 +334,8 @@ def check_lstm_forward(student, cases: list[RnnCase], wants: list[tuple] | None 
                     np.allclose(final, own[1], rtol=1e-6, atol=1e-8):
                 want_out, want_final = own     # the loop is right around the student's (wrong) cell
             out_mistakes, final_mistakes = lstm_forward_mistakes(case)
+            final_mistakes.append(Mistake("h_T und c_T vertauscht ((c_T, h_T) zurückgegeben)", want_final[::-1],
+                                          STATE_ORDER_HINT, id="final_state_swapped"))
             verdict.what = f"outputs aus {what}"
             verdict.close(outputs, want_out, inputs={"xs": case.xs}, mistakes=out_mistakes, label=f"{label}, outputs")
             verdict.what = f"(h_T, c_T) aus {what} (Index: 0 = h_T / 1 = c_T, Beispiel, Einheit)"
